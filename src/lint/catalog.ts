@@ -1,0 +1,101 @@
+/**
+ * Every lint rule with its default severity and a one-line summary. Each has a page `lint/rules/<id>.md`
+ * (printed by `--explain`, its examples run by the tests).
+ */
+import type { Severity } from "./diagnostic.ts";
+
+export interface RuleInfo {
+  id: string;
+  severity: Severity;
+  summary: string;
+}
+
+const RULES: RuleInfo[] = [
+  { id: "yaml-syntax", severity: "error", summary: "config.yaml is not valid YAML" },
+  { id: "duplicate-key", severity: "error", summary: "a key, platform block or job id is defined twice" },
+  { id: "unknown-key", severity: "error", summary: "a key hermes does not know (often a typo)" },
+  { id: "unknown-platform", severity: "error", summary: "a platform name hermes does not know" },
+  {
+    id: "type-mismatch",
+    severity: "error",
+    summary: "a value of the wrong type, or a required key left out",
+  },
+  { id: "missing-token", severity: "error", summary: "an enabled platform without all of its credentials" },
+  { id: "token-placeholder", severity: "error", summary: "a credential that is still a placeholder" },
+  {
+    id: "token-format",
+    severity: "warning",
+    summary: "a credential that does not have the shape of its kind",
+  },
+  { id: "token-wrong-platform", severity: "error", summary: "a credential that belongs to another platform" },
+  {
+    id: "token-whitespace",
+    severity: "error",
+    summary: "a credential with spaces, line breaks or quotes in it",
+  },
+  { id: "duplicate-token", severity: "error", summary: "the same credential used in two places" },
+  { id: "upstream-key", severity: "warning", summary: "a key only upstream's Python gateway reads" },
+  {
+    id: "not-implemented",
+    severity: "warning",
+    summary: "an enabled platform whose adapter is not built yet",
+  },
+  { id: "env-unset", severity: "error", summary: "a referenced environment variable that is not set" },
+  { id: "plaintext-secret", severity: "warning", summary: "a secret written literally in config.yaml" },
+  {
+    id: "file-permissions",
+    severity: "warning",
+    summary: "a file holding secrets that other users can read",
+  },
+  { id: "invalid-cron", severity: "error", summary: "a job schedule that cannot be parsed" },
+  { id: "timezone-invalid", severity: "error", summary: "a time zone that is not an IANA name" },
+  { id: "target-unknown", severity: "error", summary: "a delivery target that names no platform or no chat" },
+  {
+    id: "target-disabled",
+    severity: "warning",
+    summary: "a delivery target on a platform that is not enabled",
+  },
+  { id: "port-conflict", severity: "error", summary: "two listeners on the same port" },
+  { id: "bind-public", severity: "error", summary: "HTTP on a non-loopback address without an auth token" },
+  {
+    id: "allowlist-empty",
+    severity: "warning",
+    summary: "an enabled platform that nobody is allowed to use",
+  },
+  {
+    id: "agent-echo",
+    severity: "warning",
+    summary: "chat platforms are enabled but the agent is the echo agent",
+  },
+  { id: "agent-config", severity: "error", summary: "the agent kind is chosen without its settings" },
+  {
+    id: "job-action",
+    severity: "error",
+    summary: "a job without exactly one action (prompt, message or command)",
+  },
+  { id: "yaml11-boolean", severity: "warning", summary: "yes/no/on/off written for a boolean" },
+  { id: "env-syntax", severity: "warning", summary: "a .env line that is not a KEY=value assignment" },
+  {
+    id: "env-auto-enable",
+    severity: "info",
+    summary: "a platform enabled, or kept off, by its environment variables",
+  },
+  {
+    id: "embedded-default",
+    severity: "info",
+    summary: "no config.yaml: the embedded default configuration applies",
+  },
+];
+
+export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);
+const BY_ID = new Map(RULES.map((r) => [r.id, r]));
+
+export function ruleInfo(id: string): RuleInfo {
+  const found = BY_ID.get(id);
+  if (!found) throw new Error(`unknown lint rule ${id}`);
+  return found;
+}
+
+export function allRules(): readonly RuleInfo[] {
+  return RULES;
+}

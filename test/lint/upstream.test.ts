@@ -3,7 +3,7 @@
  * crashing, reports upstream-only keys as warnings, and finds the problems upstream would have crashed on.
  * Each fixture's expected.json is the exact report (severity, rule, path, line).
  */
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/cli.ts";
@@ -18,6 +18,8 @@ function report(name: string) {
   for (const file of ["config.yaml", ".env"]) {
     if (existsSync(join(DIR, name, file))) {
       cpSync(join(DIR, name, file), join(home, file));
+      // As a user's home has them (a checkout's modes depend on the umask).
+      chmodSync(join(home, file), 0o600);
     }
   }
   return lintHome(home).map((d) => [d.severity, d.rule, d.path, d.line]);

@@ -53,8 +53,6 @@ export interface PlatformManifest {
   chat: boolean;
   /** Extra keys of this platform's block. */
   options: v.ObjectEntries;
-  /** An adapter exists; otherwise an enabled platform runs as `disabled` with reason `not-implemented`. */
-  implemented: boolean;
 }
 
 /** Identity helper that keeps the manifest's literal types. */

@@ -1,7 +1,10 @@
 /**
- * Every platform hermes knows, in a static list so that `bun build --compile` bundles them.
- * Adding a platform: a folder with a manifest, and one line here.
+ * Every platform hermes knows: its manifest and, once built, its adapter. Static imports, so that
+ * `bun build --compile` bundles them; adapters load on first use. Adding a platform: a folder with a manifest
+ * (and an adapter), and one line here. Tests register their own test platforms with `registerPlatform`
+ * before the configuration schema is first loaded.
  */
+import type { AdapterFactory } from "./adapter.ts";
 import dingtalk from "./dingtalk/manifest.ts";
 import discord from "./discord/manifest.ts";
 import feishu from "./feishu/manifest.ts";
@@ -13,7 +16,9 @@ import telegram from "./telegram/manifest.ts";
 import webhook from "./webhook/manifest.ts";
 import weixin from "./weixin/manifest.ts";
 
-export const PLATFORMS: readonly PlatformManifest[] = [
+type AdapterLoader = () => Promise<AdapterFactory>;
+
+const platforms: PlatformManifest[] = [
   telegram,
   discord,
   slack,
@@ -25,10 +30,33 @@ export const PLATFORMS: readonly PlatformManifest[] = [
   webhook,
 ];
 
-const BY_NAME = new Map(PLATFORMS.map((p) => [p.name, p]));
+const adapters = new Map<string, AdapterLoader>([
+  ["webhook", () => import("./webhook/adapter.ts").then((m) => m.createWebhookAdapter)],
+]);
+
+export const PLATFORMS: readonly PlatformManifest[] = platforms;
+export const PLATFORM_NAMES: readonly string[] = platforms.map((p) => p.name);
 
 export function platformByName(name: string): PlatformManifest | undefined {
-  return BY_NAME.get(name);
+  return platforms.find((p) => p.name === name);
 }
 
-export const PLATFORM_NAMES: readonly string[] = PLATFORMS.map((p) => p.name);
+/** The platform has an adapter in this build; otherwise it runs as `disabled` (not-implemented). */
+export function hasAdapter(name: string): boolean {
+  return adapters.has(name);
+}
+
+export function adapterLoader(name: string): AdapterLoader | undefined {
+  return adapters.get(name);
+}
+
+/** Adds a platform (tests use it for their test platforms); must run before the config schema loads. */
+export function registerPlatform(manifest: PlatformManifest, load: AdapterLoader): void {
+  const index = platforms.findIndex((p) => p.name === manifest.name);
+  if (index >= 0) platforms[index] = manifest;
+  else {
+    platforms.push(manifest);
+    (PLATFORM_NAMES as string[]).push(manifest.name);
+  }
+  adapters.set(manifest.name, load);
+}

@@ -10,10 +10,10 @@ const DISCORD = "MTAzNTU3Mzg5NDcxOTEyNzU1Mg.GhT4xQ.k9VbN2mX8zR5tY1wE4uI7oP0aS6dF
 
 /** Every command of SPEC §1, and whether this version builds it. */
 const COMMANDS: [string[], boolean][] = [
-  [["gateway", "run"], false],
-  [["gateway", "status"], false],
-  [["gateway", "restart"], false],
-  [["gateway", "stop"], false],
+  [["gateway", "run"], true],
+  [["gateway", "status"], true],
+  [["gateway", "restart"], true],
+  [["gateway", "stop"], true],
   [["lint", "config"], true],
   [["lint", "service"], false],
   [["install-service"], false],

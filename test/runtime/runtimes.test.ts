@@ -2,8 +2,11 @@
  * The same source runs on Bun (the compiled binary), Node (the bundle) and Deno (`deno run` on the source):
  * each gives the same answers.
  */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { hermes, lintJson, type Runtime } from "../helpers/cli.ts";
+import { BINARY, cleanEnv, DENO, hermes, lintJson, NODE_BUNDLE, ROOT, type Runtime } from "../helpers/cli.ts";
+import { freePort, waitFor } from "../helpers/gateway.ts";
 import { makeHome } from "../helpers/home.ts";
 
 const RUNTIMES: Runtime[] = ["binary", "node", "deno"];
@@ -36,4 +39,38 @@ describe("runtimes agree", () => {
     for (const runtime of RUNTIMES)
       expect(hermes(["lint", "config", "--nope"], { runtime }).code, runtime).toBe(2);
   });
+});
+
+describe("the gateway runs on every runtime", () => {
+  const commands: Record<Runtime, [string, string[]]> = {
+    binary: [BINARY, []],
+    node: [process.execPath, [NODE_BUNDLE]],
+    deno: [DENO, ["run", "--quiet", "-A", join(ROOT, "src", "cli", "main.ts")]],
+  };
+  for (const runtime of RUNTIMES) {
+    it(`${runtime}: starts, answers /healthz and /status, takes the lock, stops on SIGTERM with 0`, async () => {
+      const port = await freePort();
+      const home = makeHome({ config: `gateway:\n  http: { listen: "127.0.0.1:${port}" }\n` });
+      const [cmd, pre] = commands[runtime];
+      const child = spawn(cmd, [...pre, "gateway", "run", "--home", home], {
+        env: cleanEnv(),
+        stdio: "ignore",
+      });
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      try {
+        await waitFor(
+          "healthz",
+          async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200,
+          20_000,
+        );
+        const status = await (await fetch(`http://127.0.0.1:${port}/status`)).json();
+        expect(status).toMatchObject({ pid: child.pid, state: "running" });
+        expect(hermes(["gateway", "run", "--home", home], { runtime }).code).toBe(69);
+        child.kill("SIGTERM");
+        expect(await exited).toBe(0);
+      } finally {
+        child.kill("SIGKILL");
+      }
+    }, 30_000);
+  }
 });

@@ -1,11 +1,12 @@
 /** Checks of which platforms run and who may use them, and of the agent behind them. */
+import { hasAdapter } from "../../platforms/registry.ts";
 import { at, defineRule, type Finding, hasUnsetReference, platformLocation } from "../rule.ts";
 
 export const notImplemented = defineRule({
   id: "not-implemented",
   check(ctx) {
     return ctx.load.platforms
-      .filter((p) => p.enabled && !p.manifest.implemented)
+      .filter((p) => p.enabled && !hasAdapter(p.manifest.name))
       .map((p) =>
         at(
           platformLocation(ctx, p),

@@ -34,5 +34,4 @@ export default definePlatform({
   livenessMs: 60_000,
   chat: true,
   options: {},
-  implemented: false,
 });

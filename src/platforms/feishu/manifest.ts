@@ -41,5 +41,4 @@ export default definePlatform({
     verification_token: v.optional(secret("FEISHU_VERIFICATION_TOKEN")),
     encrypt_key: v.optional(secret("FEISHU_ENCRYPT_KEY")),
   },
-  implemented: false,
 });

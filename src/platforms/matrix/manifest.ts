@@ -29,5 +29,4 @@ export default definePlatform({
   options: {
     user_id: v.optional(v.string("a user id such as @bot:example.org")),
   },
-  implemented: false,
 });

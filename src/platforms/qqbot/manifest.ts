@@ -32,5 +32,4 @@ export default definePlatform({
   options: {
     sandbox: v.optional(bool(), false),
   },
-  implemented: false,
 });

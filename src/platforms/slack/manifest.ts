@@ -36,5 +36,4 @@ export default definePlatform({
   livenessMs: 35_000,
   chat: true,
   options: {},
-  implemented: false,
 });

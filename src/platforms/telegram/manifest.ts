@@ -34,5 +34,4 @@ export default definePlatform({
     webhook_url: v.optional(url()),
     webhook_secret: v.optional(secret("TELEGRAM_WEBHOOK_SECRET")),
   },
-  implemented: false,
 });

@@ -27,5 +27,4 @@ export default definePlatform({
   options: {
     reply_url: v.optional(url()),
   },
-  implemented: false,
 });

@@ -1,0 +1,599 @@
+/**
+ * The running gateway: one supervisor per enabled platform, the HTTP app on its listener and the control
+ * socket, the state files, the watchdog tick, and the lifecycle (starting → running | degraded → draining →
+ * stopped) with its exit codes: 0 planned stop, 75 restart requested.
+ */
+import { spawn } from "node:child_process";
+import { closeSync, openSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { echoAgent } from "../agent/echo.ts";
+import { parseListen } from "../config/fields.ts";
+import type { LoadResult } from "../config/load.ts";
+import type { ResolvedPlatform } from "../config/platforms.ts";
+import { createApp, type GatewayApi, type SendResult } from "../http/app.ts";
+import type { Diagnostic } from "../lint/diagnostic.ts";
+import type { Logger } from "../log/logger.ts";
+import { MemoryOutbox } from "../outbox/memory.ts";
+import type { AdapterFactory } from "../platforms/adapter.ts";
+import { adapterLoader, platformByName } from "../platforms/registry.ts";
+import type { Runtime, ServerHandle } from "../runtime/types.ts";
+import { VERSION } from "../version.ts";
+import { backoffDelay } from "./backoff.ts";
+import type { LockResult } from "./lock.ts";
+import { Metrics } from "./metrics.ts";
+import { Pipeline } from "./pipeline.ts";
+import type { PlatformStatus } from "./platform-state.ts";
+import type { StateFiles } from "./state-file.ts";
+import { Supervisor, within } from "./supervisor.ts";
+
+export type GatewayState = "starting" | "running" | "degraded" | "draining" | "stopped";
+
+/** Hook points for the service manager (sd_notify lands on them). */
+export interface LifecycleHooks {
+  ready(): void;
+  stopping(): void;
+  status(line: string): void;
+  /** Called from the main event loop while supervision ticks: proof that the process is alive. */
+  alive(): void;
+}
+
+export const noHooks: LifecycleHooks = { ready() {}, stopping() {}, status() {}, alive() {} };
+
+export interface GatewayDeps {
+  load: LoadResult;
+  diagnostics: Diagnostic[];
+  runtime: Runtime;
+  log: Logger;
+  lock: Extract<LockResult, { ok: true }>;
+  state: StateFiles;
+  home: string;
+  controlSocket: string;
+  supervised: boolean;
+  /** How to start a replacement when not supervised: [executable, args]. */
+  selfCommand: [string, string[]];
+  hooks: LifecycleHooks;
+  /** Reads the configuration again (SIGHUP, admin reload); throws when it cannot be used. */
+  reload(): { load: LoadResult; diagnostics: Diagnostic[] };
+}
+
+/** Extra time after the drain before the process ends regardless. */
+export const HARD_DEADLINE_GRACE_MS = 10_000;
+
+export class Gateway implements GatewayApi {
+  readonly meters = new Metrics();
+  readonly startedAt = new Date();
+  readonly #supervisors = new Map<string, Supervisor>();
+  readonly #fingerprints = new Map<string, string>();
+  readonly #outbox: MemoryOutbox;
+  readonly #pipeline: Pipeline;
+  #load: LoadResult;
+  #state: GatewayState = "starting";
+  #stopping: { code: number; reason: string } | undefined;
+  #draining = false;
+  #servers: ServerHandle[] = [];
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #finished!: (code: number) => void;
+  readonly done: Promise<number>;
+  #lag = 0;
+
+  constructor(readonly deps: GatewayDeps) {
+    this.#load = deps.load;
+    this.done = new Promise((resolve) => {
+      this.#finished = resolve;
+    });
+    this.#outbox = new MemoryOutbox({
+      ttlMs: deps.load.config.gateway.outbox_ttl,
+      adapterFor: (platform) => {
+        const supervisor = this.#supervisors.get(platform);
+        const adapter = supervisor?.adapter;
+        if (!adapter) return undefined;
+        return {
+          ...adapter,
+          send: async (message) => {
+            await adapter.send(message);
+            supervisor.markOutbound();
+          },
+        };
+      },
+      log: deps.log,
+      metrics: this.meters,
+      retry: {
+        initialMs: deps.load.config.gateway.reconnect.initial,
+        maxMs: deps.load.config.gateway.reconnect.max,
+      },
+    });
+    this.#pipeline = new Pipeline({
+      agent: echoAgent,
+      outbox: this.#outbox,
+      log: deps.log,
+      metrics: this.meters,
+      platform: (name) => this.#load.platforms.find((p) => p.manifest.name === name),
+    });
+  }
+
+  get state(): GatewayState {
+    return this.#state;
+  }
+
+  // ----- start ------------------------------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    const { log, load } = this.deps;
+    this.#writeState();
+    this.deps.state.startHeartbeat(process.pid);
+    // We hold the lock: a socket file left here is a dead predecessor's.
+    rmSync(this.deps.controlSocket, { force: true });
+    this.#servers.push(
+      await this.deps.runtime.serveUnix(
+        createApp({ api: this, control: true }).fetch,
+        this.deps.controlSocket,
+      ),
+    );
+    for (const platform of load.platforms) this.#startPlatform(platform, this.deps.diagnostics);
+    await this.#listen();
+    this.#startTicks();
+    this.#state = this.#computeState();
+    this.#writeState();
+    log.info("gateway.ready", `hermes ${VERSION} ready (pid ${process.pid}): ${this.#summary()}`, {
+      state: this.#state,
+      http: load.config.gateway.http.listen,
+      control: this.deps.controlSocket,
+      supervised: this.deps.supervised,
+    });
+    if (!load.configFile.exists) {
+      log.info(
+        "gateway.default",
+        `no ${load.configFile.path}: running on the embedded default (HTTP on ${load.config.gateway.http.listen}, the echo agent); try POST /v1/send and GET /status`,
+      );
+    }
+    this.deps.hooks.ready();
+  }
+
+  /** Binds `gateway.http.listen`, retrying with backoff while the address is taken: HTTP is never fatal. */
+  async #listen(): Promise<void> {
+    const { listen, auth_token } = this.#load.config.gateway.http;
+    const target = parseListen(listen)!;
+    const app = createApp({ api: this, authToken: auth_token || undefined });
+    for (let attempt = 1; !this.#stopping; attempt++) {
+      try {
+        this.#servers.push(await this.deps.runtime.serveTcp(app.fetch, target.host, target.port));
+        return;
+      } catch (error) {
+        const wait = backoffDelay(attempt, { initialMs: 500, maxMs: 30_000 });
+        this.deps.log.error(
+          "http.bind",
+          `cannot listen on ${listen}: ${error instanceof Error ? error.message : String(error)}; retrying in ${wait} ms`,
+          {
+            attempt,
+          },
+        );
+        if (attempt === 1) {
+          // Ready does not wait for the port: supervision and the control socket already run.
+          void this.#retryListen(app.fetch, target, attempt + 1);
+          return;
+        }
+      }
+    }
+  }
+
+  async #retryListen(
+    fetch: (r: Request) => Response | Promise<Response>,
+    target: { host: string; port: number },
+    attempt: number,
+  ): Promise<void> {
+    while (!this.#stopping) {
+      await new Promise((resolve) =>
+        setTimeout(resolve, backoffDelay(attempt, { initialMs: 500, maxMs: 30_000 })),
+      );
+      if (this.#stopping) return;
+      try {
+        this.#servers.push(await this.deps.runtime.serveTcp(fetch, target.host, target.port));
+        this.deps.log.info("http.bound", `listening on ${target.host}:${target.port}`);
+        return;
+      } catch {
+        attempt++;
+      }
+    }
+  }
+
+  #startTicks(): void {
+    const { watchdog } = this.#load.config.gateway;
+    this.#timers.push(
+      setInterval(() => {
+        const now = Date.now();
+        for (const supervisor of this.#supervisors.values()) supervisor.checkLiveness(now);
+      }, watchdog.interval),
+    );
+    // Event-loop lag, and the liveness tick the service manager's watchdog feeds on.
+    let expected = Date.now() + 500;
+    this.#timers.push(
+      setInterval(() => {
+        const now = Date.now();
+        this.#lag = Math.max(0, now - expected);
+        expected = now + 500;
+        this.meters.set(
+          "hermes_event_loop_lag_seconds",
+          "Delay of the main event loop",
+          {},
+          this.#lag / 1000,
+        );
+        if (!this.#stopping) this.deps.hooks.alive();
+      }, 500),
+    );
+  }
+
+  // ----- platforms --------------------------------------------------------------------------------------------
+
+  #startPlatform(platform: ResolvedPlatform, diagnostics: Diagnostic[]): void {
+    const name = platform.manifest.name;
+    if (!platform.enabled) return;
+    const credentials: Record<string, string> = {};
+    for (const c of platform.credentials) if (c.value !== undefined) credentials[c.spec.key] = c.value;
+    const log = this.deps.log.child({ platform: name });
+    const { reconnect, watchdog } = this.#load.config.gateway;
+    const load = adapterLoader(name);
+    const supervisor = new Supervisor({
+      manifest: platformByName(name) ?? platform.manifest,
+      block: platform.block ?? { require_mention: false },
+      credentials,
+      reconnect: { initialMs: reconnect.initial, maxMs: reconnect.max },
+      failureThreshold: watchdog.failure_threshold,
+      load: load ?? (() => Promise.reject(new Error("no adapter"))),
+      log,
+      onTransition: (status, previous) => this.#onTransition(name, status, previous, log),
+      receive: async (message) => this.#pipeline.receive(message),
+      onWatchdogTrip: () =>
+        this.meters.inc("hermes_watchdog_trips_total", "Adapters torn down for showing no progress", {
+          platform: name,
+        }),
+    });
+    this.#supervisors.set(name, supervisor);
+    this.#fingerprints.set(name, fingerprint(platform));
+    const error = diagnostics.find((d) => d.platform === name && d.severity === "error");
+    if (error) supervisor.disable(`${error.rule}: ${error.message}`);
+    else if (!load)
+      supervisor.disable(
+        `not-implemented: this version of hermes has no ${platform.manifest.title} adapter yet`,
+      );
+    else supervisor.start();
+  }
+
+  #onTransition(name: string, status: PlatformStatus, previous: PlatformStatus, log: Logger): void {
+    const metrics = this.meters;
+    if (status.state !== previous.state) {
+      metrics.inc("hermes_platform_transitions_total", "Platform state transitions", {
+        platform: name,
+        to: status.state,
+      });
+      metrics.set(
+        "hermes_platform_state",
+        "Current platform state (1 for the current one)",
+        { platform: name, state: previous.state },
+        0,
+      );
+      metrics.set(
+        "hermes_platform_state",
+        "Current platform state (1 for the current one)",
+        { platform: name, state: status.state },
+        1,
+      );
+      metrics.set(
+        "hermes_platform_up",
+        "1 while the platform is connected",
+        { platform: name },
+        status.state === "connected" ? 1 : 0,
+      );
+    }
+    if (status.reconnects > previous.reconnects)
+      metrics.inc("hermes_platform_reconnects_total", "Connections re-established", { platform: name });
+    if (status.state === previous.state && status.reason === previous.reason) return;
+    const detail =
+      status.state === "backoff"
+        ? ` (attempt ${status.attempts}, retry in ${Math.max(0, (status.nextRetryAt ?? 0) - Date.now())} ms): ${status.reason}`
+        : status.reason
+          ? `: ${status.reason}`
+          : "";
+    const level =
+      status.state === "failed" || status.state === "disabled"
+        ? "error"
+        : status.state === "backoff"
+          ? "warn"
+          : "info";
+    log[level]("platform.state", `${name}: ${previous.state} → ${status.state}${detail}`, {
+      state: status.state,
+      reason: status.reason,
+      attempts: status.attempts,
+      next_retry_at: status.nextRetryAt ? new Date(status.nextRetryAt).toISOString() : null,
+    });
+    if (status.state === "connected") this.#outbox.wake(name);
+    if (this.#state !== "starting" && !this.#stopping && !this.#draining) this.#state = this.#computeState();
+    this.#writeState();
+  }
+
+  #computeState(): GatewayState {
+    if (this.#stopping || this.#draining) return "draining";
+    const all = [...this.#supervisors.values()];
+    return all.every((s) => s.status.state === "connected") ? "running" : "degraded";
+  }
+
+  #summary(): string {
+    const all = [...this.#supervisors.values()];
+    if (all.length === 0) return "no platforms enabled";
+    const up = all.filter((s) => s.status.state === "connected").length;
+    return `${up}/${all.length} platforms connected`;
+  }
+
+  // ----- GatewayApi (HTTP) ------------------------------------------------------------------------------------
+
+  status() {
+    const platforms: Record<string, unknown> = {};
+    for (const [name, s] of this.#supervisors) {
+      const st = s.status;
+      platforms[name] = {
+        state: st.state,
+        since: iso(st.since),
+        reason: st.reason,
+        reconnects: st.reconnects,
+        attempts: st.attempts,
+        last_inbound_at: iso(s.lastInboundAt),
+        last_outbound_at: iso(s.lastOutboundAt),
+        next_retry_at: iso(st.nextRetryAt),
+      };
+    }
+    return {
+      version: VERSION,
+      pid: process.pid,
+      started_at: this.startedAt.toISOString(),
+      state: this.#state,
+      restart_requested: this.#stopping?.code === 75,
+      supervised: this.deps.supervised,
+      control_socket: this.deps.controlSocket,
+      platforms,
+      cron: { alive: false, last_tick_at: null, jobs: this.#load.config.cron.jobs.length, next_run_at: null },
+      outbox: { pending: this.#outbox.pending(), dead: this.#outbox.dead() },
+      event_loop_lag_ms: this.#lag,
+    };
+  }
+
+  readiness() {
+    const state = this.#state;
+    if (state === "running") return { ready: true, state };
+    if (state !== "degraded") return { ready: false, state };
+    const all = [...this.#supervisors.values()];
+    const anyUp = all.some((s) => s.status.state === "connected");
+    const chatConfigured = all.some((s) => s.options.manifest.chat);
+    return { ready: anyUp || !chatConfigured, state };
+  }
+
+  metrics(): string {
+    return this.meters.render();
+  }
+
+  send(target: string, text: string): SendResult {
+    const colon = target.indexOf(":");
+    const name = colon < 0 ? target : target.slice(0, colon);
+    const supervisor = this.#supervisors.get(name);
+    if (!supervisor) {
+      return platformByName(name)
+        ? { ok: false, status: 409, error: `platform ${name} is not enabled` }
+        : { ok: false, status: 400, error: `no platform named ${JSON.stringify(name)}` };
+    }
+    if (supervisor.status.state === "disabled")
+      return { ok: false, status: 409, error: `platform ${name} is disabled: ${supervisor.status.reason}` };
+    const chatId =
+      colon < 0
+        ? this.#load.platforms.find((p) => p.manifest.name === name)?.homeChannel.value
+        : target.slice(colon + 1);
+    if (!chatId)
+      return {
+        ok: false,
+        status: 400,
+        error: `target ${JSON.stringify(target)} names no chat and ${name} has no home_channel`,
+      };
+    if (this.#stopping)
+      return { ok: false, status: 503, error: "the gateway is stopping; retry once it is back" };
+    return { ok: true, id: this.#outbox.enqueue({ platform: name, chatId, text, inReplyTo: null }) };
+  }
+
+  async webhook(platform: string, request: Request): Promise<Response> {
+    const supervisor = this.#supervisors.get(platform);
+    const adapter = supervisor?.adapter;
+    if (!supervisor) return Response.json({ error: `platform ${platform} is not enabled` }, { status: 404 });
+    if (this.#stopping || this.#draining)
+      return Response.json({ error: "the gateway is draining; retry shortly" }, { status: 503 });
+    if (!adapter?.webhook)
+      return Response.json({ error: `platform ${platform} is ${supervisor.status.state}` }, { status: 503 });
+    return adapter.webhook(request);
+  }
+
+  admin(action: "restart" | "stop" | "reload" | "drain") {
+    if (this.#stopping && action !== "reload") return { accepted: false, state: this.#state };
+    // The answer is sent before the servers close: the stop starts on the next turn of the loop.
+    if (action === "restart")
+      setTimeout(() => void this.stop(75, "restart requested on the control socket"), 20);
+    else if (action === "stop")
+      setTimeout(() => void this.stop(0, "stop requested on the control socket"), 20);
+    else if (action === "reload") this.reload();
+    else this.#drainOnly();
+    return { accepted: true, state: this.#state };
+  }
+
+  // ----- reload, drain, stop ----------------------------------------------------------------------------------
+
+  /** Re-reads config.yaml and .env and applies changed platforms without a restart; failed ones retry. */
+  reload(): void {
+    const { log } = this.deps;
+    let next: ReturnType<GatewayDeps["reload"]>;
+    try {
+      next = this.deps.reload();
+    } catch (error) {
+      log.error(
+        "config.reload",
+        `reload refused, the running configuration stays: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return;
+    }
+    const before = this.#load;
+    this.#load = next.load;
+    for (const key of ["listen", "auth_token"] as const) {
+      if (before.config.gateway.http[key] !== next.load.config.gateway.http[key]) {
+        log.warn("config.reload", `gateway.http.${key} changed: it applies at the next restart`);
+      }
+    }
+    const names = new Set([
+      ...this.#supervisors.keys(),
+      ...next.load.platforms.filter((p) => p.enabled).map((p) => p.manifest.name),
+    ]);
+    for (const name of names) {
+      const platform = next.load.platforms.find((p) => p.manifest.name === name);
+      const old = this.#supervisors.get(name);
+      const changed =
+        !platform?.enabled ||
+        !old ||
+        this.#fingerprints.get(name) !== fingerprint(platform) ||
+        old.status.state === "failed";
+      if (!changed) continue;
+      if (old) {
+        this.#supervisors.delete(name);
+        void old.stop();
+      }
+      if (platform?.enabled) this.#startPlatform(platform, next.diagnostics);
+      log.info(
+        "config.reload",
+        `${name}: ${platform?.enabled ? (old ? "restarted with the new settings" : "started") : "stopped (no longer enabled)"}`,
+        {
+          platform: name,
+        },
+      );
+    }
+    this.#state = this.#computeState();
+    this.#writeState();
+  }
+
+  #drainOnly(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.#state = "draining";
+    this.#writeState();
+    this.deps.log.info("gateway.drain", "draining: no new messages are taken; in-flight work finishes");
+    void this.#pipeline.drain(Date.now() + this.#load.config.gateway.drain_timeout);
+  }
+
+  /**
+   * Drained stop: stop taking new work, finish in-flight work up to the drain timeout, persist, disconnect,
+   * release the lock, and end with `code` (0 stop, 75 restart). A second request skips what is left of the drain.
+   */
+  async stop(code: number, reason: string): Promise<void> {
+    const { log, runtime } = this.deps;
+    if (this.#stopping) {
+      log.warn("gateway.stop", `${reason}: already stopping; not waiting for the rest of the drain`);
+      this.#skipDrain?.();
+      return;
+    }
+    this.#stopping = { code, reason };
+    const drainMs = this.#load.config.gateway.drain_timeout;
+    const hardMs = drainMs + HARD_DEADLINE_GRACE_MS;
+    // The deadline ends the process with `code` whatever is left: a socket, a timer, a promise, a busy loop.
+    const disarmThread = runtime.armDeadline(hardMs + 500, code);
+    const jsDeadline = setTimeout(() => {
+      log.error(
+        "gateway.deadline",
+        `shutdown did not finish within ${hardMs / 1000} s; exiting with ${code} now`,
+      );
+      this.deps.state.flush();
+      process.exit(code);
+    }, hardMs);
+    this.deps.hooks.stopping();
+    this.#state = "draining";
+    this.#writeState();
+    log.info("gateway.stop", `${reason}: draining (up to ${drainMs / 1000} s), then exiting with ${code}`, {
+      state: "draining",
+      exit_code: code,
+    });
+
+    const drainDeadline = Date.now() + drainMs;
+    await Promise.race([
+      (async () => {
+        await this.#pipeline.drain(drainDeadline);
+        await this.#outbox.drain(drainDeadline);
+      })(),
+      new Promise<void>((resolve) => {
+        this.#skipDrain = resolve;
+      }),
+    ]);
+    if (code === 75 && !this.deps.supervised) this.#spawnReplacement();
+    for (const timer of this.#timers) clearInterval(timer);
+    const stopping = [...this.#supervisors.values()].map((s) => s.stop());
+    await within(Promise.all(stopping), Math.max(1000, HARD_DEADLINE_GRACE_MS / 2));
+    this.#outbox.stop();
+    await within(Promise.all(this.#servers.map((s) => s.close())), 2000);
+    this.deps.state.stopHeartbeat();
+    this.#state = "stopped";
+    this.#writeState();
+    this.deps.state.flush();
+    rmSync(this.deps.controlSocket, { force: true });
+    this.deps.lock.release();
+    log.info("gateway.stopped", `stopped; exit ${code}`, { state: "stopped", exit_code: code });
+    clearTimeout(jsDeadline);
+    disarmThread();
+    this.#finished(code);
+  }
+
+  #skipDrain: (() => void) | undefined;
+
+  /** Not supervised, a restart starts its own replacement: same program and arguments, in a new session. */
+  #spawnReplacement(): void {
+    const [command, prefix] = this.deps.selfCommand;
+    const errors = join(this.deps.home, "logs", "gateway.err");
+    let fd: number | undefined;
+    try {
+      fd = openSync(errors, "a", 0o600);
+      const child = spawn(command, [...prefix, ...process.argv.slice(2)], {
+        detached: true,
+        stdio: ["ignore", "ignore", fd],
+        env: { ...process.env, HERMES_LOCK_WAIT_MS: "10000" },
+      });
+      child.unref();
+      this.deps.log.info(
+        "gateway.replace",
+        `started the replacement gateway (pid ${child.pid}); it takes over when this one exits`,
+        {
+          replacement_pid: child.pid,
+        },
+      );
+    } catch (error) {
+      this.deps.log.error(
+        "gateway.replace",
+        `could not start a replacement: ${String(error)}; start hermes gateway run again`,
+      );
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  #writeState(): void {
+    this.deps.state.write({
+      ...this.status(),
+      home: this.deps.home,
+      http: this.#load.config.gateway.http.listen,
+      updated_at: new Date().toISOString(),
+      invocation_id: process.env.INVOCATION_ID ?? null,
+    });
+  }
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** What a platform runs with; a reload restarts the platform when this changes. */
+function fingerprint(platform: ResolvedPlatform): string {
+  return JSON.stringify({
+    block: platform.block ?? null,
+    credentials: platform.credentials.map((c) => c.value ?? null),
+    allowed: platform.allowedUsers.value,
+    allowAll: platform.allowAll.value,
+  });
+}
+
+export type { AdapterFactory };

@@ -1,0 +1,176 @@
+/**
+ * `hermes gateway run`: read and lint the configuration, take the single-instance lock, start the gateway,
+ * wire the signals, and resolve with the exit code of the contract: 0 planned stop, 69 another instance holds
+ * the lock, 75 restart requested (drained), 78 the configuration cannot be used.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { InputError, type LoadResult, loadConfig } from "../config/load.ts";
+import { ensureDir } from "../fs/atomic.ts";
+import type { Diagnostic } from "../lint/diagnostic.ts";
+import { Redactor } from "../lint/redact.ts";
+import { lintLoaded } from "../lint/run.ts";
+import { createLogger, type Logger } from "../log/logger.ts";
+import type { Runtime } from "../runtime/types.ts";
+import { Gateway, type LifecycleHooks, noHooks } from "./gateway.ts";
+import { acquireLock } from "./lock.ts";
+import { StateFiles } from "./state-file.ts";
+
+export const EXIT = { ok: 0, locked: 69, restart: 75, config: 78 } as const;
+
+export interface RunGatewayOptions {
+  home: string;
+  /** `--config FILE`: replaces only config.yaml. */
+  configFile?: string;
+  /** `--strict`: any lint error is exit 78 (as `gateway.strict: true`). */
+  strict: boolean;
+  /** `--supervised`. */
+  supervised: boolean;
+  logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  runtime: Runtime;
+  hooks?: LifecycleHooks;
+  /** The replacement of a restarting gateway waits this long for the lock (`HERMES_LOCK_WAIT_MS`). */
+  lockWaitMs?: number;
+}
+
+/** "Supervised": systemd (NOTIFY_SOCKET or INVOCATION_ID), PID 1 in a container, --supervised or HERMES_SUPERVISED=1. */
+export function isSupervised(flag: boolean, env = process.env): boolean {
+  return (
+    flag || env.HERMES_SUPERVISED === "1" || !!env.NOTIFY_SOCKET || !!env.INVOCATION_ID || process.pid === 1
+  );
+}
+
+/** The control socket in the 0700 run/ directory, or a short path when that one exceeds the unix socket limit. */
+export function controlSocketPath(home: string): string {
+  const preferred = join(home, "run", "gateway.sock");
+  if (Buffer.byteLength(preferred) <= 100) return preferred;
+  const uid = typeof process.getuid === "function" ? process.getuid() : 0;
+  const dir = join(tmpdir(), `hermes-${uid}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return join(dir, `${createHash("sha256").update(home).digest("hex").slice(0, 16)}.sock`);
+}
+
+function loadAndLint(options: RunGatewayOptions): { load: LoadResult; diagnostics: Diagnostic[] } {
+  const load = loadConfig({ home: options.home, configFile: options.configFile, env: process.env });
+  if (load.fatal) {
+    const first = load.diagnostics.find((d) => d.severity === "error");
+    throw new InputError(
+      `${load.configFile.path} cannot be used${first ? ` (line ${first.line ?? "?"}: ${first.message})` : ""}; run hermes lint config`,
+      load.configFile.path,
+    );
+  }
+  const strict = options.strict || load.config.gateway.strict;
+  const diagnostics = lintLoaded(load, { strict: false });
+  const errors = diagnostics.filter((d) => d.severity === "error");
+  if (strict && errors.length > 0) {
+    throw new InputError(
+      `${errors.length} lint error${errors.length === 1 ? "" : "s"} and strict mode is on (first: ${errors[0]!.rule}: ${errors[0]!.message}); run hermes lint config`,
+      load.configFile.path,
+    );
+  }
+  return { load, diagnostics };
+}
+
+export async function runGateway(options: RunGatewayOptions): Promise<number> {
+  process.umask(0o077);
+  let first: { load: LoadResult; diagnostics: Diagnostic[] };
+  try {
+    ensureDir(options.home);
+    first = loadAndLint(options);
+  } catch (error) {
+    process.stderr.write(`hermes: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.config;
+  }
+  const { load, diagnostics } = first;
+  const underSystemd = !!process.env.INVOCATION_ID || !!process.env.JOURNAL_STREAM;
+  const supervised = isSupervised(options.supervised);
+  for (const dir of ["state", "run", ...(underSystemd ? [] : ["logs"])]) ensureDir(join(options.home, dir));
+  const redactor = new Redactor(load.secrets);
+  const log = createLogger({
+    level: options.logLevel,
+    redactor,
+    file: underSystemd ? undefined : join(options.home, "logs", "gateway.log"),
+  });
+  reportDiagnostics(log, diagnostics);
+
+  const lock = await acquireLock(join(options.home, "run"), options.runtime, {
+    waitMs: options.lockWaitMs ?? 0,
+  });
+  if (!lock.ok) {
+    const holder = lock.holder === null ? "another process" : `pid ${lock.holder}`;
+    const message = `another hermes gateway (${holder}) is running for ${options.home}; it holds ${lock.path}`;
+    log.error("gateway.locked", message, { holder_pid: lock.holder });
+    if (process.stdout.isTTY !== true) process.stderr.write(`hermes: ${message}\n`);
+    return EXIT.locked;
+  }
+
+  const controlSocket = controlSocketPath(options.home);
+  const gateway = new Gateway({
+    load,
+    diagnostics,
+    runtime: options.runtime,
+    log,
+    lock,
+    state: new StateFiles(join(options.home, "state")),
+    home: options.home,
+    controlSocket,
+    supervised,
+    selfCommand: options.runtime.selfCommand(),
+    hooks: options.hooks ?? noHooks,
+    reload: () => {
+      const next = loadAndLint({ ...options, strict: false });
+      reportDiagnostics(log, next.diagnostics);
+      return next;
+    },
+  });
+
+  const handlers = signalHandlers(gateway, log, options.runtime.name);
+  try {
+    await gateway.start();
+  } catch (error) {
+    log.error(
+      "gateway.start",
+      `the gateway could not start: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    void gateway.stop(1, "start-up failed");
+  }
+  const code = await gateway.done;
+  for (const [signal, handler] of handlers) process.off(signal, handler);
+  return code;
+}
+
+function reportDiagnostics(log: Logger, diagnostics: Diagnostic[]): void {
+  for (const d of diagnostics) {
+    if (d.severity === "info") continue;
+    const where = d.file ? `${d.file}${d.line ? `:${d.line}` : ""}` : "environment";
+    log[d.severity === "error" ? "error" : "warn"]("config.lint", `${where}: ${d.rule}: ${d.message}`, {
+      rule: d.rule,
+      platform: d.platform,
+    });
+  }
+}
+
+/** SIGTERM/SIGINT: drained stop (0); SIGUSR1: restart (75); SIGHUP: reload. Node keeps SIGUSR1 for its inspector. */
+function signalHandlers(
+  gateway: Gateway,
+  log: Logger,
+  runtime: Runtime["name"],
+): [NodeJS.Signals, () => void][] {
+  const handlers: [NodeJS.Signals, () => void][] = [
+    ["SIGTERM", () => void gateway.stop(EXIT.ok, "SIGTERM")],
+    ["SIGINT", () => void gateway.stop(EXIT.ok, "SIGINT")],
+    [
+      "SIGHUP",
+      () => {
+        log.info("config.reload", "SIGHUP: reloading config.yaml and .env");
+        gateway.reload();
+      },
+    ],
+  ];
+  if (runtime !== "node")
+    handlers.push(["SIGUSR1", () => void gateway.stop(EXIT.restart, "SIGUSR1: restart requested")]);
+  for (const [signal, handler] of handlers) process.on(signal, handler);
+  return handlers;
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import { createApp, type GatewayApi } from "./app.ts";
+
+function fakeApi(
+  overrides: Partial<GatewayApi> = {},
+): GatewayApi & { sent: [string, string][]; admin_: string[] } {
+  const sent: [string, string][] = [];
+  const admin_: string[] = [];
+  return {
+    sent,
+    admin_,
+    status: () => ({ state: "running" }),
+    readiness: () => ({ ready: true, state: "running" }),
+    metrics: () => "hermes_up 1\n",
+    send: (target, text) => {
+      sent.push([target, text]);
+      return { ok: true, id: "id-1" };
+    },
+    webhook: async () => new Response("hooked", { status: 202 }),
+    admin: (action) => {
+      admin_.push(action);
+      return { accepted: true, state: "running" };
+    },
+    ...overrides,
+  };
+}
+
+const json = (body: unknown, headers: Record<string, string> = {}) => ({
+  method: "POST",
+  body: JSON.stringify(body),
+  headers: { "content-type": "application/json", host: "127.0.0.1:8642", ...headers },
+});
+
+describe("the HTTP app", () => {
+  it("health and readiness need no auth; readiness answers 503 when not ready", async () => {
+    const app = createApp({
+      api: fakeApi({ readiness: () => ({ ready: false, state: "draining" }) }),
+      authToken: "t0ken-value",
+    });
+    expect((await app.request("/healthz", { headers: { host: "example.org" } })).status).toBe(200);
+    const ready = await app.request("/readyz", { headers: { host: "example.org" } });
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ ready: false, state: "draining" });
+  });
+
+  it("without a token, status, metrics and send answer only loopback Host names", async () => {
+    const app = createApp({ api: fakeApi() });
+    for (const host of ["127.0.0.1:8642", "localhost", "[::1]:8642", "bot.localhost"]) {
+      expect((await app.request("/status", { headers: { host } })).status, host).toBe(200);
+    }
+    for (const host of ["evil.example", "10.0.0.5:8642", ""]) {
+      expect((await app.request("/status", { headers: { host } })).status, host).toBe(403);
+      expect((await app.request("/v1/send", json({ target: "a", text: "b" }, { host }))).status, host).toBe(
+        403,
+      );
+    }
+    expect(
+      (await app.request("/metrics", { headers: { host: "localhost" } })).headers.get("content-type"),
+    ).toContain("text/plain");
+  });
+
+  it("with a token, every route but health and webhooks needs it as a bearer token", async () => {
+    const app = createApp({ api: fakeApi(), authToken: "s3cret-token-value" });
+    expect((await app.request("/status", { headers: { host: "localhost" } })).status).toBe(401);
+    expect((await app.request("/status", { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+    expect(
+      (
+        await app.request("/status", {
+          headers: { authorization: "Bearer s3cret-token-value", host: "anything" },
+        })
+      ).status,
+    ).toBe(200);
+    expect((await app.request("/webhooks/webhook", { method: "POST", body: "x" })).status).toBe(202);
+  });
+
+  it("POST /v1/send takes JSON {target, text} and answers 202 {id}", async () => {
+    const api = fakeApi();
+    const app = createApp({ api });
+    const ok = await app.request("/v1/send", json({ target: "webhook:c1", text: "hello" }));
+    expect(ok.status).toBe(202);
+    expect(await ok.json()).toEqual({ id: "id-1" });
+    expect(api.sent).toEqual([["webhook:c1", "hello"]]);
+    expect(
+      (
+        await app.request("/v1/send", {
+          ...json({ target: "x", text: "y" }),
+          headers: { host: "localhost", "content-type": "text/plain" },
+        })
+      ).status,
+    ).toBe(415);
+    expect((await app.request("/v1/send", json({ target: "x" }))).status).toBe(400);
+    expect((await app.request("/v1/send", { ...json({}), body: "{not json" })).status).toBe(400);
+    const refused = createApp({
+      api: fakeApi({ send: () => ({ ok: false, status: 409, error: "platform x is not enabled" }) }),
+    });
+    const r = await refused.request("/v1/send", json({ target: "x", text: "y" }));
+    expect(r.status).toBe(409);
+    expect(await r.json()).toEqual({ error: "platform x is not enabled" });
+  });
+
+  it("admin routes exist only on the control socket", async () => {
+    const api = fakeApi();
+    expect(
+      (await createApp({ api }).request("/admin/restart", { method: "POST", headers: { host: "localhost" } }))
+        .status,
+    ).toBe(404);
+    const control = createApp({ api, control: true });
+    const r = await control.request("/admin/restart", { method: "POST" });
+    expect(r.status).toBe(202);
+    expect(api.admin_).toEqual(["restart"]);
+    expect((await control.request("/status")).status).toBe(200);
+  });
+});

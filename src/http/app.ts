@@ -1,0 +1,87 @@
+/**
+ * The one hono app, served on `gateway.http.listen` and on the control socket. The app is a value: tests call
+ * `app.request()` without a port; only the runtime binds it.
+ */
+import { Hono, type MiddlewareHandler } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import { isLoopbackHost } from "../config/fields.ts";
+
+export type SendResult = { ok: true; id: string } | { ok: false; status: 400 | 409 | 503; error: string };
+
+/** What the HTTP routes need from the gateway. */
+export interface GatewayApi {
+  status(): unknown;
+  readiness(): { ready: boolean; state: string };
+  metrics(): string;
+  send(target: string, text: string): SendResult;
+  webhook(platform: string, request: Request): Promise<Response>;
+  admin(action: "restart" | "stop" | "reload" | "drain"): { accepted: boolean; state: string };
+}
+
+export interface AppOptions {
+  api: GatewayApi;
+  /** `gateway.http.auth_token`: required as a bearer token everywhere but health checks and signed webhooks. */
+  authToken?: string;
+  /** The control socket: admin routes, no token (access is the socket directory's file mode). */
+  control?: boolean;
+}
+
+/** Without a token, state and sending answer only requests addressed to a loopback name (DNS rebinding). */
+const loopbackOnly: MiddlewareHandler = async (c, next) => {
+  const host = (c.req.header("host") ?? "").replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+  if (!isLoopbackHost(host))
+    return c.json({ error: "set gateway.http.auth_token to use this route from another host" }, 403);
+  await next();
+};
+
+export function createApp(options: AppOptions): Hono {
+  const { api } = options;
+  const app = new Hono();
+  const guard: MiddlewareHandler = options.control
+    ? async (_c, next) => next()
+    : options.authToken
+      ? bearerAuth({ token: options.authToken })
+      : loopbackOnly;
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", (c) => {
+    const r = api.readiness();
+    return c.json({ ready: r.ready, state: r.state }, r.ready ? 200 : 503);
+  });
+  app.get("/status", guard, (c) => c.json(api.status() as object));
+  app.get("/metrics", guard, (c) =>
+    c.text(api.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
+  );
+  app.post("/v1/send", guard, async (c) => {
+    if (!(c.req.header("content-type") ?? "").toLowerCase().startsWith("application/json")) {
+      return c.json({ error: "send JSON: Content-Type must be application/json" }, 415);
+    }
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return c.json({ error: "the body is not valid JSON" }, 400);
+    }
+    const { target, text } = (body ?? {}) as { target?: unknown; text?: unknown };
+    if (typeof target !== "string" || typeof text !== "string" || text === "") {
+      return c.json({ error: 'expected {"target": "platform" or "platform:chat_id", "text": "…"}' }, 400);
+    }
+    const result = api.send(target, text);
+    return result.ok ? c.json({ id: result.id }, 202) : c.json({ error: result.error }, result.status);
+  });
+  app.all("/webhooks/:platform", (c) => api.webhook(c.req.param("platform"), c.req.raw));
+  if (options.control) {
+    for (const action of ["restart", "stop", "reload", "drain"] as const) {
+      app.post(`/admin/${action}`, (c) => {
+        const r = api.admin(action);
+        return c.json({ ...r, pid: process.pid }, r.accepted ? 202 : 409);
+      });
+    }
+  }
+  app.notFound((c) => c.json({ error: "no such route" }, 404));
+  app.onError((error, c) => {
+    if ("getResponse" in error && typeof error.getResponse === "function") return error.getResponse();
+    return c.json({ error: "internal error" }, 500);
+  });
+  return app;
+}

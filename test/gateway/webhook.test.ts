@@ -1,0 +1,140 @@
+/** The generic webhook platform end to end through the compiled binary: signed in → echo agent → signed out. */
+import { createServer, type IncomingMessage } from "node:http";
+import { afterEach, describe, expect, it } from "vitest";
+import { sign, verify } from "../../src/platforms/webhook/signature.ts";
+import { freePort, startGateway, status, waitFor, waitReady } from "../helpers/gateway.ts";
+import { makeHome } from "../helpers/home.ts";
+
+const SECRET = "3f9a1c7e5b2d8f4a6c0e9b7d5f3a1c8e";
+const closers: (() => void)[] = [];
+afterEach(() => {
+  for (const close of closers.splice(0)) close();
+});
+
+interface Received {
+  body: { id: string; chat_id: string; text: string; in_reply_to: string | null };
+  signatureOk: boolean;
+}
+
+async function receiver(): Promise<{ url: string; received: Received[] }> {
+  const received: Received[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    let raw = "";
+    req.on("data", (c) => (raw += c));
+    req.on("end", () => {
+      const verdict = verify(
+        SECRET,
+        raw,
+        req.headers["x-hermes-signature"] as string,
+        (req.headers["x-hermes-timestamp"] as string) ?? null,
+        Math.floor(Date.now() / 1000),
+      );
+      received.push({ body: JSON.parse(raw), signatureOk: verdict.ok });
+      res.end("ok");
+    });
+  });
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)),
+  );
+  closers.push(() => server.close());
+  return { url: `http://127.0.0.1:${port}/reply`, received };
+}
+
+async function gateway(replyUrl: string) {
+  const port = await freePort();
+  const home = makeHome({
+    config: `gateway:\n  http: { listen: "127.0.0.1:${port}" }\nplatforms:\n  webhook:\n    allowed_users: [u1, 42]\n    home_channel: ops\n    reply_url: ${replyUrl}\n`,
+    env: `WEBHOOK_SECRET=${SECRET}\n`,
+  });
+  const gw = startGateway({ home });
+  await waitFor("webhook connected", async () =>
+    (await waitReady(gw)).platforms.webhook?.state === "connected" ? true : undefined,
+  );
+  const post = (body: string, headers: Record<string, string>) =>
+    fetch(`http://127.0.0.1:${port}/webhooks/webhook`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+    });
+  return { gw, port, post };
+}
+
+describe("the webhook platform", () => {
+  it("a signed message reaches the echo agent and the reply is POSTed, signed, to reply_url", async () => {
+    const r = await receiver();
+    const { gw, post } = await gateway(r.url);
+    const body = JSON.stringify({ chat_id: "c1", user_id: "u1", text: "hello hermes", message_id: "m-1" });
+    const res = await post(body, { "x-hermes-signature": sign(SECRET, body) });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    await waitFor("the reply", () => r.received.length === 1);
+    expect(r.received[0]).toMatchObject({
+      signatureOk: true,
+      body: { chat_id: "c1", text: "hello hermes", in_reply_to: "m-1" },
+    });
+    expect(r.received[0]!.body.id).toMatch(/^[0-9a-f-]{36}$/);
+    // The same message again is a duplicate: nothing is processed twice.
+    const again = await post(body, { "x-hermes-signature": sign(SECRET, body) });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ duplicate: true });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(r.received).toHaveLength(1);
+    expect((await status(gw)).platforms.webhook).toMatchObject({
+      last_inbound_at: expect.any(String),
+      last_outbound_at: expect.any(String),
+    });
+  });
+
+  it("a signed timestamp is accepted when fresh; numeric ids are strings", async () => {
+    const r = await receiver();
+    const { post } = await gateway(r.url);
+    const ts = Math.floor(Date.now() / 1000);
+    const body = JSON.stringify({ chat_id: 7, user_id: 42, text: "with time", message_id: 9 });
+    const res = await post(body, {
+      "x-hermes-signature": sign(SECRET, body, ts),
+      "x-hermes-timestamp": String(ts),
+    });
+    expect(res.status).toBe(202);
+    await waitFor("the reply", () => r.received.length === 1);
+    expect(r.received[0]!.body).toMatchObject({ chat_id: "7", in_reply_to: "9" });
+  });
+
+  it("bad or missing signature, stale timestamp: 401 and nothing processed; a user not allowed: 403", async () => {
+    const r = await receiver();
+    const { post } = await gateway(r.url);
+    const body = JSON.stringify({ chat_id: "c1", user_id: "u1", text: "x", message_id: "m-2" });
+    const old = Math.floor(Date.now() / 1000) - 600;
+    expect((await post(body, {})).status).toBe(401);
+    expect((await post(body, { "x-hermes-signature": sign("another-secret-value", body) })).status).toBe(401);
+    expect(
+      (await post(body, { "x-hermes-signature": sign(SECRET, body, old), "x-hermes-timestamp": String(old) }))
+        .status,
+    ).toBe(401);
+    const stranger = JSON.stringify({ chat_id: "c1", user_id: "mallory", text: "x", message_id: "m-3" });
+    expect((await post(stranger, { "x-hermes-signature": sign(SECRET, stranger) })).status).toBe(403);
+    expect((await post("not json", { "x-hermes-signature": sign(SECRET, "not json") })).status).toBe(400);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(r.received).toEqual([]);
+  });
+
+  it("POST /v1/send goes to the home channel or a named chat", async () => {
+    const r = await receiver();
+    const { port } = await gateway(r.url);
+    const send = (target: string) =>
+      fetch(`http://127.0.0.1:${port}/v1/send`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ target, text: `to ${target}` }),
+      });
+    expect((await send("webhook")).status).toBe(202);
+    expect((await send("webhook:room-9")).status).toBe(202);
+    expect((await send("telegram")).status).toBe(409);
+    expect((await send("nowhere")).status).toBe(400);
+    await waitFor("two deliveries", () => r.received.length === 2);
+    expect(r.received.map((x) => [x.body.chat_id, x.body.text, x.body.in_reply_to])).toEqual([
+      ["ops", "to webhook", null],
+      ["room-9", "to webhook:room-9", null],
+    ]);
+  });
+});

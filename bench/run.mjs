@@ -105,3 +105,13 @@ console.log(
 console.log(line(header));
 for (const r of rows) console.log(line(r));
 if (process.argv.includes("--json")) console.log(JSON.stringify(results));
+
+// The gateway: readiness, idle memory and message throughput (bench/gateway.mjs).
+if (!process.argv.includes("--startup-only")) {
+  console.log("");
+  const gateway = spawnSync(process.execPath, [join(root, "bench", "gateway.mjs")], {
+    stdio: "inherit",
+    env,
+  });
+  if (gateway.status !== 0) throw new Error("the gateway benchmark failed");
+}

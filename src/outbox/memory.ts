@@ -1,7 +1,8 @@
 /**
- * A minimal in-memory delivery path: per platform, messages go out in order through the platform's connected
- * adapter, retried with backoff on network errors, 5xx and 429 (honouring the wait it asks for), and become dead
- * letters after the TTL or on an error retrying cannot fix. The durable outbox replaces it.
+ * A minimal in-memory delivery path: messages go out through the platform's connected adapter in order per chat,
+ * several chats of a platform at once, retried with backoff on network errors, 5xx and 429 (honouring the wait
+ * it asks for), and become dead letters after the TTL or on an error retrying cannot fix. The durable outbox
+ * replaces it.
  */
 import { randomUUID } from "node:crypto";
 import { backoffDelay } from "../gateway/backoff.ts";
@@ -16,6 +17,8 @@ export interface OutboxOptions {
   log: Logger;
   metrics: Metrics;
   retry?: { initialMs: number; maxMs: number };
+  /** Chats of one platform delivered to at the same time. @default 16 */
+  lanes?: number;
 }
 
 interface Entry {
@@ -24,10 +27,22 @@ interface Entry {
   attempts: number;
 }
 
+/** One chat's queue: delivered strictly in order, by at most one worker at a time. */
+interface Chat {
+  platform: string;
+  chatId: string;
+  entries: Entry[];
+  busy: boolean;
+}
+
 export class MemoryOutbox {
-  readonly #queues = new Map<string, Entry[]>();
-  readonly #running = new Set<string>();
-  readonly #wakers = new Map<string, () => void>();
+  readonly #chats = new Map<string, Chat>();
+  /** Per platform: chats with messages waiting for a free lane. */
+  readonly #waiting = new Map<string, Chat[]>();
+  readonly #active = new Map<string, number>();
+  /** Workers parked until their platform connects (or their retry wait ends). */
+  readonly #parked = new Map<string, Set<() => void>>();
+  #pending = 0;
   #dead = 0;
   #stopped = false;
 
@@ -39,39 +54,41 @@ export class MemoryOutbox {
       acceptedAt: Date.now(),
       attempts: 0,
     };
-    const queue = this.#queues.get(message.platform) ?? [];
-    queue.push(entry);
-    this.#queues.set(message.platform, queue);
+    const key = `${message.platform}\u0000${message.chatId}`;
+    let chat = this.#chats.get(key);
+    if (!chat) {
+      chat = { platform: message.platform, chatId: message.chatId, entries: [], busy: false };
+      this.#chats.set(key, chat);
+    }
+    chat.entries.push(entry);
+    this.#pending++;
     this.#gauge();
-    this.#pump(message.platform);
+    if (!chat.busy && chat.entries.length === 1) this.#ready(chat);
     return entry.message.id;
   }
 
-  /** A platform became connected: try its queue now. */
+  /** A platform became connected: its parked deliveries try again now. */
   wake(platform: string): void {
-    this.#wakers.get(platform)?.();
-    this.#pump(platform);
+    for (const wake of this.#parked.get(platform) ?? []) wake();
   }
 
   pending(): number {
-    let n = 0;
-    for (const q of this.#queues.values()) n += q.length;
-    return n;
+    return this.#pending;
   }
 
   dead(): number {
     return this.#dead;
   }
 
-  /** Resolves when every queue is empty, or at the deadline. */
+  /** Resolves when everything is delivered (or dead), or at the deadline. */
   async drain(deadline: number): Promise<void> {
-    while (this.pending() > 0 && Date.now() < deadline)
-      await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+    while (this.#pending > 0 && Date.now() < deadline)
+      await sleep(Math.min(20, Math.max(1, deadline - Date.now())));
   }
 
   stop(): void {
     this.#stopped = true;
-    for (const wake of this.#wakers.values()) wake();
+    for (const parked of this.#parked.values()) for (const wake of parked) wake();
   }
 
   #gauge(): void {
@@ -79,43 +96,62 @@ export class MemoryOutbox {
       "hermes_outbox_pending",
       "Messages accepted for delivery and not yet delivered",
       {},
-      this.pending(),
+      this.#pending,
     );
     this.options.metrics.set("hermes_outbox_dead", "Messages that could not be delivered", {}, this.#dead);
   }
 
-  #pump(platform: string): void {
-    if (this.#running.has(platform) || this.#stopped) return;
-    this.#running.add(platform);
-    void this.#deliver(platform).finally(() => this.#running.delete(platform));
+  #ready(chat: Chat): void {
+    const queue = this.#waiting.get(chat.platform) ?? [];
+    queue.push(chat);
+    this.#waiting.set(chat.platform, queue);
+    this.#pump(chat.platform);
   }
 
-  async #deliver(platform: string): Promise<void> {
-    const queue = this.#queues.get(platform) ?? [];
+  #pump(platform: string): void {
+    const lanes = this.options.lanes ?? 16;
+    const queue = this.#waiting.get(platform) ?? [];
+    while (!this.#stopped && queue.length > 0 && (this.#active.get(platform) ?? 0) < lanes) {
+      const chat = queue.shift()!;
+      chat.busy = true;
+      this.#active.set(platform, (this.#active.get(platform) ?? 0) + 1);
+      void this.#deliver(chat).finally(() => {
+        chat.busy = false;
+        this.#active.set(platform, (this.#active.get(platform) ?? 1) - 1);
+        if (chat.entries.length > 0) this.#ready(chat);
+        else {
+          this.#chats.delete(`${platform}\u0000${chat.chatId}`);
+          this.#pump(platform);
+        }
+      });
+    }
+  }
+
+  async #deliver(chat: Chat): Promise<void> {
     const { log, metrics, ttlMs } = this.options;
     const retry = this.options.retry ?? { initialMs: 1000, maxMs: 60_000 };
-    while (queue.length > 0 && !this.#stopped) {
-      const entry = queue[0]!;
+    const platform = chat.platform;
+    while (chat.entries.length > 0 && !this.#stopped) {
+      const entry = chat.entries[0]!;
       if (Date.now() - entry.acceptedAt > ttlMs) {
-        queue.shift();
+        this.#done(chat);
         this.#deadLetter(entry, "not delivered within outbox_ttl");
         continue;
       }
       const adapter = this.options.adapterFor(platform);
       if (!adapter) {
-        await this.#wait(platform, Math.max(1, entry.acceptedAt + ttlMs - Date.now()));
+        await this.#park(platform, Math.max(1, entry.acceptedAt + ttlMs - Date.now()));
         continue;
       }
       try {
         entry.attempts++;
         await adapter.send(entry.message);
-        queue.shift();
+        this.#done(chat);
         metrics.inc("hermes_messages_out_total", "Messages delivered to platforms", { platform });
-        this.#gauge();
       } catch (error) {
         const e = error instanceof PlatformError ? error : new PlatformError("transient", String(error));
         if (e.kind === "protocol" || e.kind === "auth") {
-          queue.shift();
+          this.#done(chat);
           this.#deadLetter(entry, e.message);
           continue;
         }
@@ -125,9 +161,15 @@ export class MemoryOutbox {
           message_id: entry.message.id,
           attempt: entry.attempts,
         });
-        await this.#wait(platform, wait);
+        await this.#park(platform, wait);
       }
     }
+  }
+
+  #done(chat: Chat): void {
+    chat.entries.shift();
+    this.#pending--;
+    this.#gauge();
   }
 
   #deadLetter(entry: Entry, reason: string): void {
@@ -144,14 +186,17 @@ export class MemoryOutbox {
     );
   }
 
-  #wait(platform: string, ms: number): Promise<void> {
+  #park(platform: string, ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const parked = this.#parked.get(platform) ?? new Set();
+      this.#parked.set(platform, parked);
+      const wake = () => {
         clearTimeout(timer);
+        parked.delete(wake);
         resolve();
-      }
-      this.#wakers.set(platform, done);
+      };
+      const timer = setTimeout(wake, ms);
+      parked.add(wake);
     });
   }
 }

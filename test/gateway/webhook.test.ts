@@ -118,6 +118,17 @@ describe("the webhook platform", () => {
     expect(r.received).toEqual([]);
   });
 
+  it("replies to one chat arrive in the order the messages came in", async () => {
+    const r = await receiver();
+    const { post } = await gateway(r.url);
+    for (let i = 0; i < 30; i++) {
+      const body = JSON.stringify({ chat_id: "ordered", user_id: "u1", text: `#${i}`, message_id: `o-${i}` });
+      expect((await post(body, { "x-hermes-signature": sign(SECRET, body) })).status).toBe(202);
+    }
+    await waitFor("30 replies", () => r.received.length === 30);
+    expect(r.received.map((x) => x.body.text)).toEqual(Array.from({ length: 30 }, (_, i) => `#${i}`));
+  });
+
   it("POST /v1/send goes to the home channel or a named chat", async () => {
     const r = await receiver();
     const { port } = await gateway(r.url);
@@ -132,7 +143,8 @@ describe("the webhook platform", () => {
     expect((await send("telegram")).status).toBe(409);
     expect((await send("nowhere")).status).toBe(400);
     await waitFor("two deliveries", () => r.received.length === 2);
-    expect(r.received.map((x) => [x.body.chat_id, x.body.text, x.body.in_reply_to])).toEqual([
+    // Two chats are delivered to independently (order is kept per chat only).
+    expect(r.received.map((x) => [x.body.chat_id, x.body.text, x.body.in_reply_to]).sort()).toEqual([
       ["ops", "to webhook", null],
       ["room-9", "to webhook:room-9", null],
     ]);

@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+// Gateway benchmark (part of npm run bench): time from exec to /readyz 200, idle RSS after 10 s, and
+// webhook in → echo agent → webhook out throughput with CPU µs per message, against a plain hono echo server
+// on the same runtime (Bun, compiled the same way) measured in the same run.
+import { spawn, spawnSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, createServer, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(import.meta.dirname, "..");
+const out = join(root, ".bench");
+const bun = join(root, "node_modules", ".bin", "bun");
+const hermes = join(root, "dist", "hermes");
+const SECRET = "3f9a1c7e5b2d8f4a6c0e9b7d5f3a1c8e";
+const READY_RUNS = Number(process.env.BENCH_READY_RUNS ?? 10);
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 10);
+
+const env = { ...process.env };
+delete env.NODE_EXTRA_CA_CERTS;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function cpuMicros(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(f[11]) + Number(f[12]);
+  return (ticks * 1e6) / Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim() || 100);
+}
+
+function rssMiB(pid) {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024;
+}
+
+async function untilReady(port, child, path = "/readyz") {
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      if (res.status === 200) return;
+    } catch {}
+    await sleep(1);
+  }
+}
+
+// A receiver for the replies, counting them.
+let replies = 0;
+const receiver = createServer((req, res) => {
+  req.resume();
+  req.on("end", () => {
+    replies++;
+    res.end("ok");
+  });
+});
+const receiverPort = await new Promise((resolve) =>
+  receiver.listen(0, "127.0.0.1", () => resolve(receiver.address().port)),
+);
+
+function makeHome(port) {
+  const home = mkdtempSync(join(tmpdir(), "hermes-bench-"));
+  writeFileSync(
+    join(home, "config.yaml"),
+    `gateway:\n  http: { listen: "127.0.0.1:${port}" }\nplatforms:\n  webhook:\n    allow_all: true\n    reply_url: http://127.0.0.1:${receiverPort}/reply\n`,
+  );
+  writeFileSync(join(home, ".env"), `WEBHOOK_SECRET=${SECRET}\n`, { mode: 0o600 });
+  return home;
+}
+
+async function startHermes() {
+  const port = await freePort();
+  const home = makeHome(port);
+  const started = performance.now();
+  const child = spawn(hermes, ["gateway", "run", "--home", home, "--log-level", "warn"], {
+    env,
+    stdio: "ignore",
+  });
+  await untilReady(port, child);
+  return { child, port, home, readyMs: performance.now() - started };
+}
+
+// The baseline: a plain hono echo server compiled with the same settings.
+const baselineSrc = join(out, "echo-server.ts");
+writeFileSync(
+  baselineSrc,
+  `import { Hono } from "hono";
+const app = new Hono();
+app.get("/readyz", (c) => c.json({ ready: true }));
+app.post("/webhooks/webhook", async (c) => c.json(await c.req.json(), 202));
+Bun.serve({ port: Number(process.argv[2]), hostname: "127.0.0.1", fetch: app.fetch });
+`,
+);
+const baselineBin = join(out, "echo-server");
+spawnSync(bun, [join(root, "scripts", "compile.ts"), baselineSrc, baselineBin], {
+  cwd: root,
+  stdio: "inherit",
+});
+async function startBaseline() {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(baselineBin, [String(port)], { env, stdio: "ignore" });
+  await untilReady(port, child);
+  return { child, port, readyMs: performance.now() - started };
+}
+
+async function load(port, pid, expectReplies) {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const bodies = Array.from({ length: MESSAGES }, (_, i) =>
+    JSON.stringify({
+      chat_id: `c${i % 256}`,
+      user_id: "u1",
+      text: `message ${i}`,
+      message_id: `${Date.now()}-${i}`,
+    }),
+  );
+  replies = 0;
+  const cpuBefore = cpuMicros(pid);
+  const started = performance.now();
+  let next = 0;
+  let failed = 0;
+  async function worker() {
+    while (next < bodies.length) {
+      const body = bodies[next++];
+      const status = await new Promise((resolve) => {
+        const req = request(
+          {
+            host: "127.0.0.1",
+            port,
+            path: "/webhooks/webhook",
+            method: "POST",
+            agent,
+            headers: {
+              "content-type": "application/json",
+              "x-hermes-signature": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode));
+          },
+        );
+        req.on("error", () => resolve(0));
+        req.end(body);
+      });
+      if (status !== 202) failed++;
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  if (expectReplies) while (replies < MESSAGES - failed) await sleep(2);
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuMicros(pid) - cpuBefore;
+  agent.destroy();
+  return { perSecond: MESSAGES / seconds, cpuPerMessage: cpu / MESSAGES, failed };
+}
+
+const readyTimes = [];
+for (let i = 0; i < READY_RUNS; i++) {
+  const g = await startHermes();
+  readyTimes.push(g.readyMs);
+  g.child.kill("SIGKILL");
+  rmSync(g.home, { recursive: true, force: true });
+}
+const baseReady = [];
+for (let i = 0; i < READY_RUNS; i++) {
+  const b = await startBaseline();
+  baseReady.push(b.readyMs);
+  b.child.kill("SIGKILL");
+}
+
+const g = await startHermes();
+await sleep(IDLE_S * 1000);
+const idle = rssMiB(g.child.pid);
+const run = await load(g.port, g.child.pid, true);
+const afterLoad = rssMiB(g.child.pid);
+g.child.kill("SIGTERM");
+rmSync(g.home, { recursive: true, force: true });
+
+const b = await startBaseline();
+await sleep(IDLE_S * 1000);
+const baseIdle = rssMiB(b.child.pid);
+const base = await load(b.port, b.child.pid, false);
+b.child.kill("SIGKILL");
+receiver.close();
+
+const row = (name, value, baseValue, unit, target) =>
+  `${name.padEnd(40)} ${value.toFixed(1).padStart(9)} ${unit.padEnd(8)} baseline ${baseValue.toFixed(1).padStart(9)}  ×${(value / baseValue).toFixed(2)}${target ? `  (target ${target})` : ""}`;
+console.log(
+  `gateway: ${READY_RUNS} starts, ${MESSAGES} messages at concurrency ${CONCURRENCY}; baseline: a plain hono echo server on Bun`,
+);
+console.log(row("exec → /readyz 200 (median)", median(readyTimes), median(baseReady), "ms", "≤ 300 ms"));
+console.log(row(`idle RSS after ${IDLE_S} s`, idle, baseIdle, "MiB", "≤ 64 MiB"));
+console.log(row("webhook in → echo → webhook out", run.perSecond, base.perSecond, "msg/s", "≥ 5000 msg/s"));
+console.log(row("CPU per message", run.cpuPerMessage, base.cpuPerMessage, "µs"));
+console.log(
+  `RSS after the load: ${afterLoad.toFixed(1)} MiB; refused requests: ${run.failed} (baseline ${base.failed})`,
+);

@@ -73,6 +73,27 @@ describe("single instance", () => {
   });
 });
 
+describe("the embedded default", () => {
+  it("with no config.yaml the gateway runs, says so, and answers /status and /v1/send", async () => {
+    const h = makeHome();
+    // The default listen address is fixed (127.0.0.1:8642): the test takes it only if it is free.
+    const gw = startGateway({ home: h });
+    const s = await waitReady(gw);
+    expect(s).toMatchObject({ state: "running", platforms: {} });
+    expect(
+      gw.logs.some((l) => l.event === "gateway.default" && String(l.msg).includes("embedded default")),
+    ).toBe(true);
+    const res = await fetch("http://127.0.0.1:8642/v1/send", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ target: "telegram", text: "hi" }),
+    });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: string }).error).toBe("platform telegram is not enabled");
+    expect((await fetch("http://127.0.0.1:8642/readyz")).status).toBe(200);
+  });
+});
+
 describe("exit codes and signals", () => {
   it("SIGTERM and SIGINT are a drained stop, exit 0", async () => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -183,6 +204,16 @@ describe("hermes gateway status, restart, stop", () => {
     expect(refused.stdout).toContain("missing-token");
     expect(refused.stderr).toContain("Refusing to restart");
     expect((await status(gw)).pid).toBe(gw.pid);
+    // --force restarts anyway; the new process runs with the platform disabled, and says why.
+    const forced = hermes(["gateway", "restart", "--home", h, "--force", "--timeout", "20"]);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(new RegExp(`^restarted: old pid ${gw.pid}, new pid \\d+`));
+    const after = JSON.parse(hermes(["gateway", "status", "--home", h, "--json"]).stdout);
+    expect(after.platforms.discord).toMatchObject({
+      state: "disabled",
+      reason: expect.stringMatching(/^missing-token/),
+    });
+    expect(hermes(["gateway", "stop", "--home", h]).code).toBe(0);
   });
 
   it("restart (not supervised) drains, starts its own replacement, and prints old pid, new pid and seconds", async () => {

@@ -24,7 +24,8 @@ import { Metrics } from "./metrics.ts";
 import { Pipeline } from "./pipeline.ts";
 import type { PlatformStatus } from "./platform-state.ts";
 import type { StateFiles } from "./state-file.ts";
-import { Supervisor, within } from "./supervisor.ts";
+import { Supervisor } from "./supervisor.ts";
+import { within } from "./within.ts";
 
 export type GatewayState = "starting" | "running" | "degraded" | "draining" | "stopped";
 
@@ -70,6 +71,7 @@ export class Gateway implements GatewayApi {
   #state: GatewayState = "starting";
   #stopping: { code: number; reason: string } | undefined;
   #draining = false;
+  #skipDrain: (() => void) | undefined;
   #servers: ServerHandle[] = [];
   #timers: ReturnType<typeof setInterval>[] = [];
   #finished!: (code: number) => void;
@@ -83,18 +85,8 @@ export class Gateway implements GatewayApi {
     });
     this.#outbox = new MemoryOutbox({
       ttlMs: deps.load.config.gateway.outbox_ttl,
-      adapterFor: (platform) => {
-        const supervisor = this.#supervisors.get(platform);
-        const adapter = supervisor?.adapter;
-        if (!adapter) return undefined;
-        return {
-          ...adapter,
-          send: async (message) => {
-            await adapter.send(message);
-            supervisor.markOutbound();
-          },
-        };
-      },
+      adapterFor: (platform) => this.#supervisors.get(platform)?.adapter,
+      delivered: (platform) => this.#supervisors.get(platform)?.markOutbound(),
       log: deps.log,
       metrics: this.meters,
       retry: {
@@ -149,51 +141,39 @@ export class Gateway implements GatewayApi {
     this.deps.hooks.ready();
   }
 
-  /** Binds `gateway.http.listen`, retrying with backoff while the address is taken: HTTP is never fatal. */
+  /**
+   * Binds `gateway.http.listen`. Start-up waits for the first attempt only: while the address is taken the
+   * gateway runs on (supervision and the control socket do not need it) and retries with backoff.
+   */
   async #listen(): Promise<void> {
     const { listen, auth_token } = this.#load.config.gateway.http;
-    const target = parseListen(listen)!;
-    const app = createApp({ api: this, authToken: auth_token || undefined });
-    for (let attempt = 1; !this.#stopping; attempt++) {
+    const { host, port } = parseListen(listen)!;
+    const fetch = createApp({ api: this, authToken: auth_token || undefined }).fetch;
+    const bind = async (attempt: number): Promise<boolean> => {
       try {
-        this.#servers.push(await this.deps.runtime.serveTcp(app.fetch, target.host, target.port));
-        return;
+        this.#servers.push(await this.deps.runtime.serveTcp(fetch, host, port));
+        if (attempt > 1) this.deps.log.info("http.bound", `listening on ${listen}`);
+        return true;
       } catch (error) {
-        const wait = backoffDelay(attempt, { initialMs: 500, maxMs: 30_000 });
         this.deps.log.error(
           "http.bind",
-          `cannot listen on ${listen}: ${error instanceof Error ? error.message : String(error)}; retrying in ${wait} ms`,
+          `cannot listen on ${listen} (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}; retrying`,
           {
             attempt,
           },
         );
-        if (attempt === 1) {
-          // Ready does not wait for the port: supervision and the control socket already run.
-          void this.#retryListen(app.fetch, target, attempt + 1);
-          return;
-        }
+        return false;
       }
-    }
-  }
-
-  async #retryListen(
-    fetch: (r: Request) => Response | Promise<Response>,
-    target: { host: string; port: number },
-    attempt: number,
-  ): Promise<void> {
-    while (!this.#stopping) {
-      await new Promise((resolve) =>
-        setTimeout(resolve, backoffDelay(attempt, { initialMs: 500, maxMs: 30_000 })),
-      );
-      if (this.#stopping) return;
-      try {
-        this.#servers.push(await this.deps.runtime.serveTcp(fetch, target.host, target.port));
-        this.deps.log.info("http.bound", `listening on ${target.host}:${target.port}`);
-        return;
-      } catch {
-        attempt++;
+    };
+    if (await bind(1)) return;
+    void (async () => {
+      for (let attempt = 2; !this.#stopping; attempt++) {
+        await new Promise((resolve) =>
+          setTimeout(resolve, backoffDelay(attempt, { initialMs: 500, maxMs: 30_000 })),
+        );
+        if (this.#stopping || (await bind(attempt))) return;
       }
-    }
+    })();
   }
 
   #startTicks(): void {
@@ -538,8 +518,6 @@ export class Gateway implements GatewayApi {
     disarmThread();
     this.#finished(code);
   }
-
-  #skipDrain: (() => void) | undefined;
 
   /** Not supervised, a restart starts its own replacement: same program and arguments, in a new session. */
   #spawnReplacement(): void {

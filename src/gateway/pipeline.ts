@@ -9,7 +9,7 @@ import type { Logger } from "../log/logger.ts";
 import type { MemoryOutbox } from "../outbox/memory.ts";
 import type { InboundMessage, ReceiveResult } from "../platforms/adapter.ts";
 import type { Metrics } from "./metrics.ts";
-import { within } from "./supervisor.ts";
+import { within } from "./within.ts";
 
 const DEDUPE_MS = 7 * 24 * 3600 * 1000;
 

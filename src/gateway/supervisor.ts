@@ -18,6 +18,7 @@ import { PlatformError } from "../platforms/adapter.ts";
 import type { PlatformManifest } from "../platforms/manifest.ts";
 import { backoffDelay } from "./backoff.ts";
 import { initialStatus, next, type PlatformEvent, type PlatformStatus } from "./platform-state.ts";
+import { within } from "./within.ts";
 
 export interface SupervisorOptions {
   manifest: PlatformManifest;
@@ -279,21 +280,4 @@ function describe(outcome: Outcome): string {
       return e instanceof Error ? e.message : String(e);
     }
   }
-}
-
-/** Whether `promise` settles within `ms`; the timer is cleared either way. */
-export function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    void promise.then(
-      () => {
-        clearTimeout(timer);
-        resolve(true);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(true);
-      },
-    );
-  });
 }

@@ -14,6 +14,8 @@ export interface OutboxOptions {
   ttlMs: number;
   /** The connected adapter of a platform, or undefined while it is not connected. */
   adapterFor(platform: string): Adapter | undefined;
+  /** A message reached its platform. */
+  delivered?(platform: string): void;
   log: Logger;
   metrics: Metrics;
   retry?: { initialMs: number; maxMs: number };
@@ -148,6 +150,7 @@ export class MemoryOutbox {
         await adapter.send(entry.message);
         this.#done(chat);
         metrics.inc("hermes_messages_out_total", "Messages delivered to platforms", { platform });
+        this.options.delivered?.(platform);
       } catch (error) {
         const e = error instanceof PlatformError ? error : new PlatformError("transient", String(error));
         if (e.kind === "protocol" || e.kind === "auth") {

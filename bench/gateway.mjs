@@ -18,6 +18,8 @@ const READY_RUNS = Number(process.env.BENCH_READY_RUNS ?? 10);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 10);
+const RATE = Number(process.env.BENCH_RATE ?? 5000);
+const PACED_S = Number(process.env.BENCH_PACED_S ?? 3);
 
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;
@@ -73,8 +75,8 @@ const receiverPort = await new Promise((resolve) =>
   receiver.listen(0, "127.0.0.1", () => resolve(receiver.address().port)),
 );
 
-function makeHome(port) {
-  const home = mkdtempSync(join(tmpdir(), "hermes-bench-"));
+function makeHome(port, base = tmpdir()) {
+  const home = mkdtempSync(join(base, "hermes-bench-"));
   writeFileSync(
     join(home, "config.yaml"),
     `gateway:\n  http: { listen: "127.0.0.1:${port}" }\nplatforms:\n  webhook:\n    allow_all: true\n    reply_url: http://127.0.0.1:${receiverPort}/reply\n`,
@@ -83,9 +85,9 @@ function makeHome(port) {
   return home;
 }
 
-async function startHermes() {
+async function startHermes(base) {
   const port = await freePort();
-  const home = makeHome(port);
+  const home = makeHome(port, base);
   const started = performance.now();
   const child = spawn(hermes, ["gateway", "run", "--home", home, "--log-level", "warn"], {
     env,
@@ -119,54 +121,111 @@ async function startBaseline() {
   return { child, port, readyMs: performance.now() - started };
 }
 
-async function load(port, pid, expectReplies) {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const bodies = Array.from({ length: MESSAGES }, (_, i) =>
-    JSON.stringify({
+function makeMessages(count) {
+  const stamp = Date.now();
+  return Array.from({ length: count }, (_, i) => {
+    const body = JSON.stringify({
       chat_id: `c${i % 256}`,
       user_id: "u1",
       text: `message ${i}`,
-      message_id: `${Date.now()}-${i}`,
-    }),
-  );
+      message_id: `${stamp}-${i}`,
+    });
+    // Signed before the clock starts: the client's HMAC is not the gateway's cost.
+    return { body, signature: `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}` };
+  });
+}
+
+function post(port, agent, { body, signature }) {
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/webhooks/webhook",
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "x-hermes-signature": signature },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode));
+      },
+    );
+    req.on("error", () => resolve(0));
+    req.end(body);
+  });
+}
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+
+// Saturation: CONCURRENCY clients send back to back; throughput, CPU per message, and latency at full load.
+async function load(port, pid, expectReplies) {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const messages = makeMessages(MESSAGES);
   replies = 0;
   const cpuBefore = cpuMicros(pid);
   const started = performance.now();
   let next = 0;
   let failed = 0;
+  const latencies = [];
   async function worker() {
-    while (next < bodies.length) {
-      const body = bodies[next++];
-      const status = await new Promise((resolve) => {
-        const req = request(
-          {
-            host: "127.0.0.1",
-            port,
-            path: "/webhooks/webhook",
-            method: "POST",
-            agent,
-            headers: {
-              "content-type": "application/json",
-              "x-hermes-signature": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
-            },
-          },
-          (res) => {
-            res.resume();
-            res.on("end", () => resolve(res.statusCode));
-          },
-        );
-        req.on("error", () => resolve(0));
-        req.end(body);
-      });
+    while (next < messages.length) {
+      const message = messages[next++];
+      const sent = performance.now();
+      const status = await post(port, agent, message);
+      latencies.push(performance.now() - sent);
       if (status !== 202) failed++;
     }
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const acceptSeconds = (performance.now() - started) / 1000;
   if (expectReplies) while (replies < MESSAGES - failed) await sleep(2);
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuMicros(pid) - cpuBefore;
   agent.destroy();
-  return { perSecond: MESSAGES / seconds, cpuPerMessage: cpu / MESSAGES, failed };
+  latencies.sort((a, b) => a - b);
+  return {
+    perSecond: MESSAGES / seconds,
+    acceptedPerSecond: MESSAGES / acceptSeconds,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    cpuPerMessage: cpu / MESSAGES,
+    failed,
+  };
+}
+
+// Paced: messages offered at RATE per second whatever the answers (an open loop), latency counted from when each
+// message was due, so a stall shows in every message it delays.
+async function paced(port, expectReplies) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const messages = makeMessages(Math.round(RATE * PACED_S));
+  replies = 0;
+  const latencies = [];
+  const inflight = [];
+  const started = performance.now();
+  let next = 0;
+  while (next < messages.length) {
+    const due = (next * 1000) / RATE;
+    const now = performance.now() - started;
+    if (now < due) {
+      await sleep(Math.max(0, Math.min(1, due - now)));
+      continue;
+    }
+    while (next < messages.length && (next * 1000) / RATE <= performance.now() - started) {
+      const dueAt = started + (next * 1000) / RATE;
+      inflight.push(
+        post(port, agent, messages[next++]).then(
+          (status) => latencies.push(performance.now() - dueAt) && status,
+        ),
+      );
+    }
+  }
+  const statuses = await Promise.all(inflight);
+  const failed = statuses.filter((s) => s !== 202).length;
+  if (expectReplies) while (replies < messages.length - failed) await sleep(2);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), failed };
 }
 
 const readyTimes = [];
@@ -188,13 +247,27 @@ await sleep(IDLE_S * 1000);
 const idle = rssMiB(g.child.pid);
 const run = await load(g.port, g.child.pid, true);
 const afterLoad = rssMiB(g.child.pid);
+const metrics = await (await fetch(`http://127.0.0.1:${g.port}/metrics`)).text();
+const syncs = [...metrics.matchAll(/^hermes_journal_syncs_total\{[^}]*\} (\d+)/gm)].reduce(
+  (n, m) => n + Number(m[1]),
+  0,
+);
+const runPaced = await paced(g.port, true);
 g.child.kill("SIGTERM");
 rmSync(g.home, { recursive: true, force: true });
+
+// The same path with the journals on tmpfs: what durability costs.
+const t = await startHermes("/dev/shm");
+const tmpfs = await load(t.port, t.child.pid, true);
+const tmpfsPaced = await paced(t.port, true);
+t.child.kill("SIGTERM");
+rmSync(t.home, { recursive: true, force: true });
 
 const b = await startBaseline();
 await sleep(IDLE_S * 1000);
 const baseIdle = rssMiB(b.child.pid);
 const base = await load(b.port, b.child.pid, false);
+const basePaced = await paced(b.port, false);
 b.child.kill("SIGKILL");
 receiver.close();
 
@@ -207,6 +280,18 @@ console.log(row("exec → /readyz 200 (median)", median(readyTimes), median(base
 console.log(row(`idle RSS after ${IDLE_S} s`, idle, baseIdle, "MiB", "≤ 64 MiB"));
 console.log(row("webhook in → echo → webhook out", run.perSecond, base.perSecond, "msg/s", "≥ 5000 msg/s"));
 console.log(row("CPU per message", run.cpuPerMessage, base.cpuPerMessage, "µs"));
+console.log("durability (the same path with the journals on tmpfs as the baseline):");
 console.log(
-  `RSS after the load: ${afterLoad.toFixed(1)} MiB; refused requests: ${run.failed} (baseline ${base.failed})`,
+  row("accepted (202) per second", run.acceptedPerSecond, tmpfs.acceptedPerSecond, "msg/s", "≥ 5000 msg/s"),
+);
+console.log(row(`acceptance p99 at ${RATE} msg/s offered`, runPaced.p99, tmpfsPaced.p99, "ms", "≤ 20 ms"));
+console.log(row(`acceptance p50 at ${RATE} msg/s offered`, runPaced.p50, tmpfsPaced.p50, "ms"));
+console.log(row(`acceptance p99 at saturation (${CONCURRENCY} clients)`, run.p99, tmpfs.p99, "ms"));
+console.log(row(`acceptance p50 at saturation (${CONCURRENCY} clients)`, run.p50, tmpfs.p50, "ms"));
+console.log(`fdatasync calls per message (inbound and outbox journals): ${(syncs / MESSAGES).toFixed(3)}`);
+console.log(
+  `the plain echo server for scale: p99 ${basePaced.p99.toFixed(1)} ms at ${RATE} msg/s, ${base.p99.toFixed(1)} ms at saturation (the load generator shares the machine's cores)`,
+);
+console.log(
+  `RSS after the load: ${afterLoad.toFixed(1)} MiB; refused requests: ${run.failed + runPaced.failed} (tmpfs ${tmpfs.failed + tmpfsPaced.failed}, baseline ${base.failed + basePaced.failed})`,
 );

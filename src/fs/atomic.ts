@@ -27,7 +27,8 @@ export function writeFileAtomic(
   if (options.durable !== false) fsyncDir(dir);
 }
 
-function fsyncDir(dir: string): void {
+/** Makes a rename in `dir` durable. */
+export function fsyncDir(dir: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(dir, "r");

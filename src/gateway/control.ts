@@ -49,28 +49,29 @@ export function controlRequest(
   method: "GET" | "POST",
   path: string,
   timeoutMs = 3000,
+  body?: unknown,
 ): Promise<ControlResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      { socketPath, method, path, headers: { host: "localhost" }, timeout: timeoutMs },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let body: unknown = text;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            // not JSON: keep the text
-          }
-          resolve({ status: res.statusCode ?? 0, body });
-        });
-      },
-    );
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = { host: "localhost" };
+    if (payload !== undefined) headers["content-type"] = "application/json";
+    const req = request({ socketPath, method, path, headers, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let parsed: unknown = text;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // not JSON: keep the text
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed });
+      });
+    });
     req.on("timeout", () => req.destroy(new Error("the control socket did not answer in time")));
     req.on("error", reject);
-    req.end();
+    req.end(payload);
   });
 }
 

@@ -4,24 +4,25 @@
  * stopped) with its exit codes: 0 planned stop, 75 restart requested.
  */
 import { spawn } from "node:child_process";
-import { closeSync, openSync, rmSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { echoAgent } from "../agent/echo.ts";
+import { createAgent } from "../agent/index.ts";
 import { parseListen } from "../config/fields.ts";
 import type { LoadResult } from "../config/load.ts";
 import type { ResolvedPlatform } from "../config/platforms.ts";
+import { writeFileAtomic } from "../fs/atomic.ts";
 import { createApp, type GatewayApi, type SendResult } from "../http/app.ts";
 import type { Diagnostic } from "../lint/diagnostic.ts";
 import type { Logger } from "../log/logger.ts";
-import { MemoryOutbox } from "../outbox/memory.ts";
-import type { AdapterFactory } from "../platforms/adapter.ts";
+import { Outbox, type OutboxEntry } from "../outbox/outbox.ts";
+import type { AdapterFactory, InboundMessage } from "../platforms/adapter.ts";
 import { adapterLoader, platformByName } from "../platforms/registry.ts";
 import type { Runtime, ServerHandle } from "../runtime/types.ts";
 import { VERSION } from "../version.ts";
 import { backoffDelay } from "./backoff.ts";
 import type { LockResult } from "./lock.ts";
 import { Metrics } from "./metrics.ts";
-import { Pipeline } from "./pipeline.ts";
+import { type AdminCommand, Pipeline } from "./pipeline.ts";
 import type { PlatformStatus } from "./platform-state.ts";
 import type { StateFiles } from "./state-file.ts";
 import { Supervisor } from "./supervisor.ts";
@@ -65,8 +66,10 @@ export class Gateway implements GatewayApi {
   readonly startedAt = new Date();
   readonly #supervisors = new Map<string, Supervisor>();
   readonly #fingerprints = new Map<string, string>();
-  readonly #outbox: MemoryOutbox;
-  readonly #pipeline: Pipeline;
+  #outbox!: Outbox;
+  #pipeline!: Pipeline;
+  /** Platforms whose trouble was announced to the admins (announced again when they recover). */
+  readonly #incidents = new Set<string>();
   #load: LoadResult;
   #state: GatewayState = "starting";
   #stopping: { code: number; reason: string } | undefined;
@@ -83,24 +86,6 @@ export class Gateway implements GatewayApi {
     this.done = new Promise((resolve) => {
       this.#finished = resolve;
     });
-    this.#outbox = new MemoryOutbox({
-      ttlMs: deps.load.config.gateway.outbox_ttl,
-      adapterFor: (platform) => this.#supervisors.get(platform)?.adapter,
-      delivered: (platform) => this.#supervisors.get(platform)?.markOutbound(),
-      log: deps.log,
-      metrics: this.meters,
-      retry: {
-        initialMs: deps.load.config.gateway.reconnect.initial,
-        maxMs: deps.load.config.gateway.reconnect.max,
-      },
-    });
-    this.#pipeline = new Pipeline({
-      agent: echoAgent,
-      outbox: this.#outbox,
-      log: deps.log,
-      metrics: this.meters,
-      platform: (name) => this.#load.platforms.find((p) => p.manifest.name === name),
-    });
   }
 
   get state(): GatewayState {
@@ -111,6 +96,7 @@ export class Gateway implements GatewayApi {
 
   async start(): Promise<void> {
     const { log, load } = this.deps;
+    await this.#openPipeline();
     this.#writeState();
     this.deps.state.startHeartbeat(process.pid);
     // We hold the lock: a socket file left here is a dead predecessor's.
@@ -138,7 +124,33 @@ export class Gateway implements GatewayApi {
         `no ${load.configFile.path}: running on the embedded default (HTTP on ${load.config.gateway.http.listen}, the echo agent); try POST /v1/send and GET /status`,
       );
     }
+    this.#announceBackOnline();
     this.deps.hooks.ready();
+  }
+
+  /** The durable outbox and inbound journal, and the agent; messages left unfinished by a crash resume. */
+  async #openPipeline(): Promise<void> {
+    const { home, log } = this.deps;
+    const { gateway } = this.#load.config;
+    this.#outbox = await Outbox.open(join(home, "outbox", "journal.log"), {
+      ttlMs: gateway.outbox_ttl,
+      adapterFor: (platform) => this.#supervisors.get(platform)?.adapter,
+      delivered: (platform) => this.#supervisors.get(platform)?.markOutbound(),
+      dead: (entry) => this.#announceDead(entry),
+      log,
+      metrics: this.meters,
+      retry: { initialMs: gateway.reconnect.initial, maxMs: gateway.reconnect.max },
+    });
+    const env: Record<string, string | undefined> = {};
+    for (const [name, value] of this.#load.env.entries()) env[name] = value.value;
+    this.#pipeline = await Pipeline.open(join(home, "state", "inbound.journal"), {
+      agent: createAgent(this.#load.config.agent, { home, env }),
+      outbox: this.#outbox,
+      log,
+      metrics: this.meters,
+      platform: (name) => this.#load.platforms.find((p) => p.manifest.name === name),
+      command: async (name, message) => this.#command(name, message),
+    });
   }
 
   /**
@@ -221,7 +233,7 @@ export class Gateway implements GatewayApi {
       load: load ?? (() => Promise.reject(new Error("no adapter"))),
       log,
       onTransition: (status, previous) => this.#onTransition(name, status, previous, log),
-      receive: async (message) => this.#pipeline.receive(message),
+      receive: (message) => this.#pipeline.receive(message),
       onWatchdogTrip: () =>
         this.meters.inc("hermes_watchdog_trips_total", "Adapters torn down for showing no progress", {
           platform: name,
@@ -285,7 +297,11 @@ export class Gateway implements GatewayApi {
       attempts: status.attempts,
       next_retry_at: status.nextRetryAt ? new Date(status.nextRetryAt).toISOString() : null,
     });
-    if (status.state === "connected") this.#outbox.wake(name);
+    if (status.state === "connected") {
+      this.#lastConnected.set(name, Date.now());
+      this.#outbox.wake(name);
+    } else if (previous.state === "connected") this.#lastConnected.set(name, Date.now());
+    this.#trackIncident(name, status);
     if (this.#state !== "starting" && !this.#stopping && !this.#draining) this.#state = this.#computeState();
     this.#writeState();
   }
@@ -346,10 +362,23 @@ export class Gateway implements GatewayApi {
   }
 
   metrics(): string {
+    const syncs = "Journal fdatasync calls (one per group-committed batch)";
+    this.meters.set(
+      "hermes_journal_syncs_total",
+      syncs,
+      { journal: "inbound" },
+      this.#pipeline.journal.stats.syncs,
+    );
+    this.meters.set(
+      "hermes_journal_syncs_total",
+      syncs,
+      { journal: "outbox" },
+      this.#outbox.journal.stats.syncs,
+    );
     return this.meters.render();
   }
 
-  send(target: string, text: string): SendResult {
+  async send(target: string, text: string): Promise<SendResult> {
     const colon = target.indexOf(":");
     const name = colon < 0 ? target : target.slice(0, colon);
     const supervisor = this.#supervisors.get(name);
@@ -372,7 +401,15 @@ export class Gateway implements GatewayApi {
       };
     if (this.#stopping)
       return { ok: false, status: 503, error: "the gateway is stopping; retry once it is back" };
-    return { ok: true, id: this.#outbox.enqueue({ platform: name, chatId, text, inReplyTo: null }) };
+    try {
+      return { ok: true, id: await this.#outbox.enqueue({ platform: name, chatId, text, inReplyTo: null }) };
+    } catch (error) {
+      return {
+        ok: false,
+        status: 503,
+        error: `the outbox cannot be written: ${error instanceof Error ? error.message : String(error)}`,
+      };
+    }
   }
 
   async webhook(platform: string, request: Request): Promise<Response> {
@@ -505,7 +542,7 @@ export class Gateway implements GatewayApi {
     for (const timer of this.#timers) clearInterval(timer);
     const stopping = [...this.#supervisors.values()].map((s) => s.stop());
     await within(Promise.all(stopping), Math.max(1000, HARD_DEADLINE_GRACE_MS / 2));
-    this.#outbox.stop();
+    await within(Promise.all([this.#pipeline.stop(), this.#outbox.stop()]), 2000);
     await within(Promise.all(this.#servers.map((s) => s.close())), 2000);
     this.deps.state.stopHeartbeat();
     this.#state = "stopped";
@@ -549,6 +586,137 @@ export class Gateway implements GatewayApi {
     }
   }
 
+  // ----- chat commands and announcements ----------------------------------------------------------------------
+
+  async #command(
+    name: AdminCommand,
+    message: InboundMessage,
+  ): Promise<{ reply: string; after?: () => void }> {
+    const s = this.status();
+    const platforms = Object.entries(s.platforms as Record<string, { state: string; reason: string | null }>);
+    const line = ([n, p]: [string, { state: string; reason: string | null }]) =>
+      `${n}: ${p.state}${p.reason ? ` (${p.reason})` : ""}`;
+    switch (name) {
+      case "status": {
+        const up = formatUptime(Date.now() - this.startedAt.getTime());
+        return {
+          reply: [
+            `hermes ${VERSION}: ${s.state}, pid ${process.pid}, up ${up}`,
+            `platforms: ${platforms.length === 0 ? "none" : platforms.map(([n, p]) => `${n} ${p.state}`).join(", ")}`,
+            `outbox: ${s.outbox.pending} pending, ${s.outbox.dead} dead`,
+          ].join("\n"),
+        };
+      }
+      case "platforms":
+        return {
+          reply: platforms.length === 0 ? "No platforms are enabled." : platforms.map(line).join("\n"),
+        };
+      case "cron":
+        return {
+          reply: `${this.#load.config.cron.jobs.length} job(s) configured; the scheduler is not built into this version yet.`,
+        };
+      case "restart":
+        return {
+          reply: "Restarting…",
+          after: () => {
+            writeFileAtomic(
+              join(this.deps.home, "state", "restart-notify.json"),
+              `${JSON.stringify({ platform: message.platform, chat_id: message.chatId, requested_at: Date.now() })}\n`,
+            );
+            void this.stop(75, `/restart from ${message.userId} on ${message.platform}`);
+          },
+        };
+    }
+  }
+
+  /** After a restart asked for in a chat, that chat hears that the gateway is back, from the new process. */
+  #announceBackOnline(): void {
+    const path = join(this.deps.home, "state", "restart-notify.json");
+    let notify: { platform: string; chat_id: string; requested_at: number };
+    try {
+      notify = JSON.parse(readFileSync(path, "utf8"));
+    } catch {
+      return;
+    }
+    rmSync(path, { force: true });
+    const seconds = ((Date.now() - notify.requested_at) / 1000).toFixed(1);
+    void this.#outbox
+      .enqueue(
+        {
+          platform: notify.platform,
+          chatId: notify.chat_id,
+          text: `Back online after ${seconds} s.`,
+          inReplyTo: null,
+        },
+        { notice: true },
+      )
+      .catch(() => {});
+  }
+
+  /** Sends a notice to the admins: the home channel of every working platform that has admins. */
+  #announce(text: string, about?: string): void {
+    for (const [name, supervisor] of this.#supervisors) {
+      if (name === about || supervisor.status.state !== "connected") continue;
+      const platform = this.#load.platforms.find((p) => p.manifest.name === name);
+      const home = platform?.homeChannel.value;
+      if (!home || (platform?.block?.admins ?? []).length === 0) continue;
+      void this.#outbox
+        .enqueue({ platform: name, chatId: home, text, inReplyTo: null }, { notice: true })
+        .catch(() => {});
+    }
+  }
+
+  #announceDead(entry: OutboxEntry): void {
+    this.#announce(
+      `⚠️ A message to ${entry.message.platform}:${entry.message.chatId} could not be delivered (${entry.reason}). See hermes outbox list --dead.`,
+      entry.message.platform,
+    );
+  }
+
+  /** A platform that fails, or stays out of `connected` too long, is announced once; and once when it recovers. */
+  #trackIncident(name: string, status: PlatformStatus): void {
+    if (status.state === "connected") {
+      if (this.#incidents.delete(name)) this.#announce(`✅ ${name} is connected again.`, name);
+      return;
+    }
+    if (this.#incidents.has(name) || this.#stopping) return;
+    const threshold = Math.max(60_000, 2 * this.#load.config.gateway.reconnect.max);
+    const outFor = Date.now() - (this.#lastConnected.get(name) ?? this.startedAt.getTime());
+    if (status.state === "failed" || (status.state === "backoff" && outFor > threshold)) {
+      this.#incidents.add(name);
+      this.#announce(`⚠️ ${name} is ${status.state}: ${status.reason ?? "no reason given"}`, name);
+    }
+  }
+
+  readonly #lastConnected = new Map<string, number>();
+
+  // ----- outbox administration (control socket) ----------------------------------------------------------------
+
+  outboxList(state: "pending" | "dead") {
+    return this.#outbox.list(state).map((e) => ({
+      id: e.message.id,
+      target: `${e.message.platform}:${e.message.chatId}`,
+      text: e.message.text,
+      accepted_at: new Date(e.acceptedAt).toISOString(),
+      attempts: e.attempts,
+      reason: e.reason,
+    }));
+  }
+
+  /** Dead letters become pending again; pending messages are tried again now. */
+  async outboxRetry(state: "pending" | "dead", ids?: string[]): Promise<string[]> {
+    if (state === "dead") return this.#outbox.retry(ids);
+    this.#outbox.wakeAll();
+    return this.#outbox
+      .list("pending")
+      .map((e) => e.message.id)
+      .filter((id) => !ids || ids.includes(id));
+  }
+
+  outboxPurge(state: "pending" | "dead", ids?: string[]): Promise<string[]> {
+    return this.#outbox.purge(state, ids);
+  }
+
   #writeState(): void {
     this.deps.state.write({
       ...this.status(),
@@ -558,6 +726,13 @@ export class Gateway implements GatewayApi {
       invocation_id: process.env.INVOCATION_ID ?? null,
     });
   }
+}
+
+function formatUptime(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.floor(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
 function iso(ms: number | null): string | null {

@@ -12,7 +12,7 @@ function fakeApi(
     status: () => ({ state: "running" }),
     readiness: () => ({ ready: true, state: "running" }),
     metrics: () => "hermes_up 1\n",
-    send: (target, text) => {
+    send: async (target, text) => {
       sent.push([target, text]);
       return { ok: true, id: "id-1" };
     },
@@ -91,7 +91,7 @@ describe("the HTTP app", () => {
     expect((await app.request("/v1/send", json({ target: "x" }))).status).toBe(400);
     expect((await app.request("/v1/send", { ...json({}), body: "{not json" })).status).toBe(400);
     const refused = createApp({
-      api: fakeApi({ send: () => ({ ok: false, status: 409, error: "platform x is not enabled" }) }),
+      api: fakeApi({ send: async () => ({ ok: false, status: 409, error: "platform x is not enabled" }) }),
     });
     const r = await refused.request("/v1/send", json({ target: "x", text: "y" }));
     expect(r.status).toBe(409);

@@ -13,9 +13,13 @@ export interface GatewayApi {
   status(): unknown;
   readiness(): { ready: boolean; state: string };
   metrics(): string;
-  send(target: string, text: string): SendResult;
+  send(target: string, text: string): Promise<SendResult>;
   webhook(platform: string, request: Request): Promise<Response>;
   admin(action: "restart" | "stop" | "reload" | "drain"): { accepted: boolean; state: string };
+  /** The outbox, for `hermes outbox` (control socket only). */
+  outboxList?(state: "pending" | "dead"): unknown[];
+  outboxRetry?(state: "pending" | "dead", ids?: string[]): Promise<string[]>;
+  outboxPurge?(state: "pending" | "dead", ids?: string[]): Promise<string[]>;
 }
 
 export interface AppOptions {
@@ -66,7 +70,7 @@ export function createApp(options: AppOptions): Hono {
     if (typeof target !== "string" || typeof text !== "string" || text === "") {
       return c.json({ error: 'expected {"target": "platform" or "platform:chat_id", "text": "…"}' }, 400);
     }
-    const result = api.send(target, text);
+    const result = await api.send(target, text);
     return result.ok ? c.json({ id: result.id }, 202) : c.json({ error: result.error }, result.status);
   });
   app.all("/webhooks/:platform", (c) => api.webhook(c.req.param("platform"), c.req.raw));
@@ -77,6 +81,20 @@ export function createApp(options: AppOptions): Hono {
         return c.json({ ...r, pid: process.pid }, r.accepted ? 202 : 409);
       });
     }
+    const state = (value: string | undefined) => (value === "dead" ? "dead" : "pending");
+    const ids = async (c: { req: { json(): Promise<unknown> } }) => {
+      const body = (await c.req.json().catch(() => ({}))) as { ids?: unknown };
+      return Array.isArray(body.ids) ? body.ids.map(String) : undefined;
+    };
+    app.get("/admin/outbox", (c) =>
+      c.json({ messages: api.outboxList?.(state(c.req.query("state"))) ?? [] }),
+    );
+    app.post("/admin/outbox/retry", async (c) =>
+      c.json({ ids: (await api.outboxRetry?.(state(c.req.query("state")), await ids(c))) ?? [] }),
+    );
+    app.post("/admin/outbox/purge", async (c) =>
+      c.json({ ids: (await api.outboxPurge?.(state(c.req.query("state")), await ids(c))) ?? [] }),
+    );
   }
   app.notFound((c) => c.json({ error: "no such route" }, 404));
   app.onError((error, c) => {

@@ -15,6 +15,10 @@ export interface InboundMessage {
   messageId: string;
   text: string;
   at: Date;
+  /** Sent in a group chat (allowed_chats and require_mention apply). */
+  group?: boolean;
+  /** The bot was mentioned (matters in groups with require_mention). */
+  mentioned?: boolean;
 }
 
 /** A message to send. `id` is stable across retries so receivers can de-duplicate. */
@@ -30,6 +34,8 @@ export type ReceiveResult =
   | { status: "accepted"; id: string }
   | { status: "duplicate" }
   | { status: "forbidden" }
+  /** Allowed but not for the agent (a group chat not listed, no mention where one is required). */
+  | { status: "ignored" }
   | { status: "unavailable" };
 
 export interface AdapterContext {

@@ -1,44 +1,9 @@
 /** The generic webhook platform end to end through the compiled binary: signed in → echo agent → signed out. */
-import { createServer, type IncomingMessage } from "node:http";
-import { afterEach, describe, expect, it } from "vitest";
-import { sign, verify } from "../../src/platforms/webhook/signature.ts";
+import { describe, expect, it } from "vitest";
+import { sign } from "../../src/platforms/webhook/signature.ts";
 import { freePort, startGateway, status, waitFor, waitReady } from "../helpers/gateway.ts";
 import { makeHome } from "../helpers/home.ts";
-
-const SECRET = "3f9a1c7e5b2d8f4a6c0e9b7d5f3a1c8e";
-const closers: (() => void)[] = [];
-afterEach(() => {
-  for (const close of closers.splice(0)) close();
-});
-
-interface Received {
-  body: { id: string; chat_id: string; text: string; in_reply_to: string | null };
-  signatureOk: boolean;
-}
-
-async function receiver(): Promise<{ url: string; received: Received[] }> {
-  const received: Received[] = [];
-  const server = createServer((req: IncomingMessage, res) => {
-    let raw = "";
-    req.on("data", (c) => (raw += c));
-    req.on("end", () => {
-      const verdict = verify(
-        SECRET,
-        raw,
-        req.headers["x-hermes-signature"] as string,
-        (req.headers["x-hermes-timestamp"] as string) ?? null,
-        Math.floor(Date.now() / 1000),
-      );
-      received.push({ body: JSON.parse(raw), signatureOk: verdict.ok });
-      res.end("ok");
-    });
-  });
-  const port = await new Promise<number>((resolve) =>
-    server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)),
-  );
-  closers.push(() => server.close());
-  return { url: `http://127.0.0.1:${port}/reply`, received };
-}
+import { receiver, SECRET } from "../helpers/receiver.ts";
 
 async function gateway(replyUrl: string) {
   const port = await freePort();
@@ -68,18 +33,19 @@ describe("the webhook platform", () => {
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    await waitFor("the reply", () => r.received.length === 1);
-    expect(r.received[0]).toMatchObject({
+    await waitFor("the reply", () => r.requests.length === 1);
+    expect(r.requests[0]).toMatchObject({
       signatureOk: true,
       body: { chat_id: "c1", text: "hello hermes", in_reply_to: "m-1" },
     });
-    expect(r.received[0]!.body.id).toMatch(/^[0-9a-f-]{36}$/);
+    // The reply id derives from the accepted message: processing it again after a crash yields the same id.
+    expect(r.requests[0]!.body.id).toBe(`${id}.0`);
     // The same message again is a duplicate: nothing is processed twice.
     const again = await post(body, { "x-hermes-signature": sign(SECRET, body) });
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({ duplicate: true });
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(r.received).toHaveLength(1);
+    expect(r.requests).toHaveLength(1);
     expect((await status(gw)).platforms.webhook).toMatchObject({
       last_inbound_at: expect.any(String),
       last_outbound_at: expect.any(String),
@@ -96,8 +62,8 @@ describe("the webhook platform", () => {
       "x-hermes-timestamp": String(ts),
     });
     expect(res.status).toBe(202);
-    await waitFor("the reply", () => r.received.length === 1);
-    expect(r.received[0]!.body).toMatchObject({ chat_id: "7", in_reply_to: "9" });
+    await waitFor("the reply", () => r.requests.length === 1);
+    expect(r.requests[0]!.body).toMatchObject({ chat_id: "7", in_reply_to: "9" });
   });
 
   it("bad or missing signature, stale timestamp: 401 and nothing processed; a user not allowed: 403", async () => {
@@ -115,7 +81,7 @@ describe("the webhook platform", () => {
     expect((await post(stranger, { "x-hermes-signature": sign(SECRET, stranger) })).status).toBe(403);
     expect((await post("not json", { "x-hermes-signature": sign(SECRET, "not json") })).status).toBe(400);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(r.received).toEqual([]);
+    expect(r.requests).toEqual([]);
   });
 
   it("replies to one chat arrive in the order the messages came in", async () => {
@@ -125,8 +91,8 @@ describe("the webhook platform", () => {
       const body = JSON.stringify({ chat_id: "ordered", user_id: "u1", text: `#${i}`, message_id: `o-${i}` });
       expect((await post(body, { "x-hermes-signature": sign(SECRET, body) })).status).toBe(202);
     }
-    await waitFor("30 replies", () => r.received.length === 30);
-    expect(r.received.map((x) => x.body.text)).toEqual(Array.from({ length: 30 }, (_, i) => `#${i}`));
+    await waitFor("30 replies", () => r.requests.length === 30);
+    expect(r.requests.map((x) => x.body.text)).toEqual(Array.from({ length: 30 }, (_, i) => `#${i}`));
   });
 
   it("POST /v1/send goes to the home channel or a named chat", async () => {
@@ -142,9 +108,9 @@ describe("the webhook platform", () => {
     expect((await send("webhook:room-9")).status).toBe(202);
     expect((await send("telegram")).status).toBe(409);
     expect((await send("nowhere")).status).toBe(400);
-    await waitFor("two deliveries", () => r.received.length === 2);
+    await waitFor("two deliveries", () => r.requests.length === 2);
     // Two chats are delivered to independently (order is kept per chat only).
-    expect(r.received.map((x) => [x.body.chat_id, x.body.text, x.body.in_reply_to]).sort()).toEqual([
+    expect(r.requests.map((x) => [x.body.chat_id, x.body.text, x.body.in_reply_to]).sort()).toEqual([
       ["ops", "to webhook", null],
       ["room-9", "to webhook:room-9", null],
     ]);

@@ -1,5 +1,5 @@
 /** Runs hermes as users do: the compiled binary, the Node bundle, or the source under Deno. */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
@@ -44,6 +44,19 @@ export function hermes(
   });
   if (result.error) throw result.error;
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Like `hermes()`, without blocking this process's event loop (for tests that serve the command themselves). */
+export function hermesAsync(args: string[], options: { env?: Record<string, string> } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BINARY, args, { env: options.env ?? cleanEnv(), cwd: ROOT });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => (stdout += c));
+    child.stderr.on("data", (c) => (stderr += c));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 /** `hermes lint config --format json` for a home, parsed. */

@@ -7,7 +7,13 @@ import { afterEach } from "vitest";
 const made: string[] = [];
 
 afterEach(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const dir of made.splice(0)) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+    } catch {
+      // a process of a failed test may still be writing there; it is a temp dir
+    }
+  }
 });
 
 export interface HomeFiles {

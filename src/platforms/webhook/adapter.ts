@@ -66,6 +66,7 @@ export function createWebhookAdapter(ctx: AdapterContext): Adapter {
       if (result.status === "accepted") return json(202, { id: result.id });
       if (result.status === "duplicate") return json(200, { duplicate: true });
       if (result.status === "forbidden") return json(403, { error: "user not allowed" });
+      if (result.status === "ignored") return json(200, { ignored: true });
       return json(503, { error: "the gateway is not taking messages right now; retry later" });
     },
 

@@ -5,9 +5,11 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { readJournal } from "../../src/journal/journal.ts";
 import { BINARY, cleanEnv, DENO, hermes, lintJson, NODE_BUNDLE, ROOT, type Runtime } from "../helpers/cli.ts";
 import { freePort, waitFor } from "../helpers/gateway.ts";
 import { makeHome } from "../helpers/home.ts";
+import { postMessage, receiver, SECRET } from "../helpers/receiver.ts";
 
 const RUNTIMES: Runtime[] = ["binary", "node", "deno"];
 
@@ -48,9 +50,13 @@ describe("the gateway runs on every runtime", () => {
     deno: [DENO, ["run", "--quiet", "-A", join(ROOT, "src", "cli", "main.ts")]],
   };
   for (const runtime of RUNTIMES) {
-    it(`${runtime}: starts, answers /healthz and /status, takes the lock, stops on SIGTERM with 0`, async () => {
+    it(`${runtime}: starts, takes the lock, carries a message through its journals, stops on SIGTERM with 0`, async () => {
       const port = await freePort();
-      const home = makeHome({ config: `gateway:\n  http: { listen: "127.0.0.1:${port}" }\n` });
+      const r = await receiver();
+      const home = makeHome({
+        config: `gateway:\n  http: { listen: "127.0.0.1:${port}" }\nplatforms:\n  webhook: { allow_all: true, reply_url: "${r.url}" }\n`,
+        env: `WEBHOOK_SECRET=${SECRET}\n`,
+      });
       const [cmd, pre] = commands[runtime];
       const child = spawn(cmd, [...pre, "gateway", "run", "--home", home], {
         env: cleanEnv(),
@@ -66,8 +72,27 @@ describe("the gateway runs on every runtime", () => {
         const status = await (await fetch(`http://127.0.0.1:${port}/status`)).json();
         expect(status).toMatchObject({ pid: child.pid, state: "running" });
         expect(hermes(["gateway", "run", "--home", home], { runtime }).code).toBe(69);
+        const res = await postMessage(port, {
+          chat_id: "c1",
+          user_id: "u1",
+          text: `hi from ${runtime}`,
+          message_id: "1",
+        });
+        expect(res.status).toBe(202);
+        const { id } = (await res.json()) as { id: string };
+        await waitFor("the reply", () => r.delivered().length === 1, 10_000);
+        expect(r.delivered()[0]!.body).toMatchObject({ id: `${id}.0`, text: `hi from ${runtime}` });
         child.kill("SIGTERM");
         expect(await exited).toBe(0);
+        const inbound = readJournal<{ t: string; id: string }>(
+          join(home, "state", "inbound.journal"),
+        ).records;
+        expect(inbound.map((x) => x.t)).toEqual(["in", "done"]);
+        const outbox = readJournal<{ t: string; id: string }>(join(home, "outbox", "journal.log")).records;
+        expect(outbox.map((x) => [x.t, x.id])).toEqual([
+          ["out", `${id}.0`],
+          ["sent", `${id}.0`],
+        ]);
       } finally {
         child.kill("SIGKILL");
       }

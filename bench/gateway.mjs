@@ -19,7 +19,7 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 10);
 const RATE = Number(process.env.BENCH_RATE ?? 5000);
-const PACED_S = Number(process.env.BENCH_PACED_S ?? 3);
+const PACED_S = Number(process.env.BENCH_PACED_S ?? 5);
 
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;
@@ -195,10 +195,15 @@ async function load(port, pid, expectReplies) {
 }
 
 // Paced: messages offered at RATE per second whatever the answers (an open loop), latency counted from when each
-// message was due, so a stall shows in every message it delays.
-async function paced(port, expectReplies) {
+// message was due, so a stall shows in every message it delays. A first second at the same rate is not counted.
+async function pacedAfterWarmUp(port, expectReplies) {
+  await paced(port, expectReplies, 1);
+  return paced(port, expectReplies);
+}
+
+async function paced(port, expectReplies, seconds = PACED_S) {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const messages = makeMessages(Math.round(RATE * PACED_S));
+  const messages = makeMessages(Math.round(RATE * seconds));
   replies = 0;
   const latencies = [];
   const inflight = [];
@@ -252,14 +257,14 @@ const syncs = [...metrics.matchAll(/^hermes_journal_syncs_total\{[^}]*\} (\d+)/g
   (n, m) => n + Number(m[1]),
   0,
 );
-const runPaced = await paced(g.port, true);
+const runPaced = await pacedAfterWarmUp(g.port, true);
 g.child.kill("SIGTERM");
 rmSync(g.home, { recursive: true, force: true });
 
 // The same path with the journals on tmpfs: what durability costs.
 const t = await startHermes("/dev/shm");
 const tmpfs = await load(t.port, t.child.pid, true);
-const tmpfsPaced = await paced(t.port, true);
+const tmpfsPaced = await pacedAfterWarmUp(t.port, true);
 t.child.kill("SIGTERM");
 rmSync(t.home, { recursive: true, force: true });
 
@@ -267,7 +272,7 @@ const b = await startBaseline();
 await sleep(IDLE_S * 1000);
 const baseIdle = rssMiB(b.child.pid);
 const base = await load(b.port, b.child.pid, false);
-const basePaced = await paced(b.port, false);
+const basePaced = await pacedAfterWarmUp(b.port, false);
 b.child.kill("SIGKILL");
 receiver.close();
 

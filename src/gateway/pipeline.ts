@@ -234,16 +234,21 @@ export class Pipeline {
     )
       return;
     this.#compacting = true;
+    // The snapshot is of now; the records are made while the journal writes them, a chunk at a time.
     const now = Date.now();
-    const live: InboundRecord[] = [];
-    const open = new Set([...this.#unfinished.values()].map((r) => key(r.platform, r.messageId)));
-    for (const [k, at] of this.#seen) {
-      if (now - at >= DEDUPE_MS) this.#seen.delete(k);
-      else if (!open.has(k)) live.push({ t: "seen", key: k, at });
+    const seen = this.#seen;
+    const snapshot = new Map(seen);
+    const unfinished = [...this.#unfinished.values()];
+    const open = new Set(unfinished.map((r) => key(r.platform, r.messageId)));
+    function* live(): Generator<InboundRecord> {
+      for (const [k, at] of snapshot) {
+        if (now - at >= DEDUPE_MS) seen.delete(k);
+        else if (!open.has(k)) yield { t: "seen", key: k, at };
+      }
+      yield* unfinished;
     }
-    live.push(...this.#unfinished.values());
     void this.journal
-      .compact(live)
+      .compact(live())
       .catch((error) =>
         this.deps.log.warn("inbound.compact", `compacting the inbound journal failed: ${String(error)}`),
       )

@@ -81,6 +81,31 @@ describe("Journal", () => {
     await expect(j.append({ n: 4 })).rejects.toThrow(/closed/);
   });
 
+  it("appends are not held up while a large snapshot is written; they follow it in the new file", async () => {
+    const path = file();
+    const j = await Journal.open<{ n: number }>(path);
+    await j.append({ n: -1 });
+    const events: string[] = [];
+    function* snapshot() {
+      for (let n = 0; n < 200_000; n++) yield { n };
+    }
+    const compacted = j.compact(snapshot()).then(() => events.push("compacted"));
+    const appends = Array.from({ length: 5 }, (_, i) =>
+      new Promise((r) => setTimeout(r, i * 2))
+        .then(() => j.append({ n: 1_000_000 + i }))
+        .then(() => events.push(`append ${i}`)),
+    );
+    await Promise.all([compacted, ...appends]);
+    expect(events.at(-1)).toBe("compacted");
+    await j.close();
+    const records = readJournal<{ n: number }>(path).records;
+    expect(records).toHaveLength(200_005);
+    expect(records.slice(-5).map((r) => r.n)).toEqual([
+      1_000_000, 1_000_001, 1_000_002, 1_000_003, 1_000_004,
+    ]);
+    expect(records[0]).toEqual({ n: 0 });
+  });
+
   it("a compaction that fails leaves the journal as it was, with every record appended", async () => {
     const path = file();
     const j = await Journal.open<{ n: number }>(path);

@@ -26,14 +26,23 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-interface Compaction<R> {
-  records: R[];
-  /** Lines appended before the snapshot was taken: the snapshot holds their effect. */
-  covered: string[];
-  waiters: Waiter[];
+/** A compaction under way: the snapshot is written beside the journal while batches still go to the journal. */
+interface Compaction {
+  temp: string;
+  /** Lines of the journal's own queue that the snapshot already covers (appended before it was taken). */
+  covered: number;
+  /** Lines written to the journal after the snapshot was taken: they follow it in the new file. */
+  tail: string[];
+  /** Set once the snapshot is on disk: the next pass of the writer swaps the files. */
+  written?: FileHandle;
+  /** Records in the snapshot. */
+  count: number;
   done(): void;
   fail(error: Error): void;
 }
+
+/** Records serialised per write while a snapshot is written: the event loop gets a turn between chunks. */
+const SNAPSHOT_CHUNK = 2000;
 
 export class Journal<R> {
   readonly stats: JournalStats = { syncs: 0, appended: 0, corrupt: 0 };
@@ -42,7 +51,7 @@ export class Journal<R> {
   #lines: string[] = [];
   #waiters: Waiter[] = [];
   #flushing: Promise<void> | undefined;
-  #compaction: Compaction<R> | undefined;
+  #compaction: Compaction | undefined;
 
   private constructor(
     readonly path: string,
@@ -66,7 +75,7 @@ export class Journal<R> {
 
   /**
    * Resolves once the record is on disk (with the others of its batch). The caller's own state must already
-   * show the record when it appends it: a compaction snapshot taken later replaces it.
+   * show the record when it appends it: a compaction snapshot taken later stands in for it.
    */
   append(record: R): Promise<void> {
     this.#lines.push(`${JSON.stringify(record)}\n`);
@@ -77,29 +86,44 @@ export class Journal<R> {
   }
 
   /**
-   * Replaces the journal's content with `records`, a snapshot of the caller's state now: it covers every record
-   * appended so far, and records appended from now on follow it. Written beside the journal and renamed over
-   * it, without blocking the event loop.
+   * Replaces the journal's content with `records`, a snapshot of the caller's state now: it stands in for every
+   * record appended so far, and records appended from now on follow it. The snapshot is written beside the
+   * journal in chunks, while appends keep going to the journal, and then renamed over it; a crash at any point
+   * leaves the old journal or the new one, whole.
    */
-  compact(records: R[]): Promise<void> {
+  compact(records: Iterable<R>): Promise<void> {
     if (this.#compaction)
       return Promise.reject(new Error(`a compaction of ${this.path} is already under way`));
+    if (this.#closed) return Promise.reject(new Error(`the journal ${this.path} is closed`));
     return new Promise((done, fail) => {
-      this.#compaction = {
-        records,
-        covered: this.#lines.splice(0),
-        waiters: this.#waiters.splice(0),
+      const compaction: Compaction = {
+        temp: `${this.path}.${process.pid}.compacting`,
+        covered: this.#lines.length,
+        tail: [],
+        count: 0,
         done,
         fail,
       };
-      this.#kick();
+      this.#compaction = compaction;
+      this.#writeSnapshot(compaction, records).then(
+        (handle) => {
+          if (this.#compaction !== compaction) {
+            void handle.close().catch(() => {});
+            return;
+          }
+          compaction.written = handle;
+          this.#kick();
+        },
+        (error: unknown) => this.#abandon(compaction, error),
+      );
     });
   }
 
-  /** Writes what is pending, then closes; later appends are refused. */
+  /** Writes what is pending, then closes; later appends are refused, a compaction under way is abandoned. */
   async close(): Promise<void> {
     while (this.#flushing) await this.#flushing;
     this.#closed = true;
+    if (this.#compaction) this.#abandon(this.#compaction, new Error(`the journal ${this.path} was closed`));
     await this.#handle?.close();
     this.#handle = undefined;
   }
@@ -107,35 +131,24 @@ export class Journal<R> {
   #kick(): void {
     this.#flushing ??= this.#flush().finally(() => {
       this.#flushing = undefined;
-      if (this.#lines.length > 0 || this.#compaction) this.#kick();
+      if (this.#lines.length > 0 || this.#compaction?.written) this.#kick();
     });
   }
 
   async #flush(): Promise<void> {
-    while (this.#lines.length > 0 || this.#compaction) {
-      // A pending compaction goes first: the lines queued behind it belong after the snapshot.
-      const compaction = this.#compaction;
-      if (compaction) {
-        this.#compaction = undefined;
-        try {
-          await this.#rewrite(compaction.records);
-          for (const w of compaction.waiters) w.resolve();
-          compaction.done();
-        } catch (error) {
-          // The old file is still the journal: the lines the snapshot covered are written to it as usual.
-          this.#lines.unshift(...compaction.covered);
-          this.#waiters.unshift(...compaction.waiters);
-          compaction.fail(error instanceof Error ? error : new Error(String(error)));
-        }
-      }
+    while (this.#lines.length > 0 || this.#compaction?.written) {
       if (this.#lines.length > 0) {
-        const data = Buffer.from(this.#lines.splice(0).join(""));
+        const lines = this.#lines.splice(0);
         const waiters = this.#waiters.splice(0);
+        const compaction = this.#compaction;
+        if (compaction) {
+          compaction.tail.push(...lines.slice(compaction.covered));
+          compaction.covered = Math.max(0, compaction.covered - lines.length);
+        }
         try {
           const handle = this.#handle;
           if (!handle) throw new Error(`the journal ${this.path} is closed`);
-          for (let offset = 0; offset < data.length; )
-            offset += (await handle.write(data, offset)).bytesWritten;
+          await writeAll(handle, lines.join(""));
           await handle.datasync();
           this.stats.syncs++;
           for (const w of waiters) w.resolve();
@@ -143,31 +156,76 @@ export class Journal<R> {
           for (const w of waiters) w.reject(error instanceof Error ? error : new Error(String(error)));
         }
       }
+      const compaction = this.#compaction;
+      if (compaction?.written) await this.#swap(compaction, compaction.written);
     }
   }
 
-  async #rewrite(records: R[]): Promise<void> {
-    if (this.#closed) throw new Error(`the journal ${this.path} is closed`);
-    const temp = `${this.path}.${process.pid}.compacting`;
-    const data = Buffer.from(records.map((r) => `${JSON.stringify(r)}\n`).join(""));
-    const out = await open(temp, "w", 0o600);
+  async #writeSnapshot(compaction: Compaction, records: Iterable<R>): Promise<FileHandle> {
+    const out = await open(compaction.temp, "w", 0o600);
     try {
-      for (let offset = 0; offset < data.length; ) offset += (await out.write(data, offset)).bytesWritten;
+      let chunk: string[] = [];
+      let count = 0;
+      for (const record of records) {
+        chunk.push(`${JSON.stringify(record)}\n`);
+        if (chunk.length === SNAPSHOT_CHUNK) {
+          await writeAll(out, chunk.join(""));
+          count += chunk.length;
+          chunk = [];
+        }
+      }
+      await writeAll(out, chunk.join(""));
       await out.datasync();
-    } finally {
-      await out.close();
-    }
-    await this.#handle?.close();
-    this.#handle = undefined;
-    try {
-      await rename(temp, this.path);
-      fsyncDir(dirname(this.path));
-      this.stats.syncs++;
-      this.stats.appended = records.length + this.#lines.length;
-    } finally {
-      this.#handle = await open(this.path, "a", 0o600);
+      compaction.count = count + chunk.length;
+      return out;
+    } catch (error) {
+      await out.close().catch(() => {});
+      throw error;
     }
   }
+
+  /** Between two batches: the lines written since the snapshot follow it, and the new file takes the old one's place. */
+  async #swap(compaction: Compaction, out: FileHandle): Promise<void> {
+    this.#compaction = undefined;
+    try {
+      if (this.#closed) throw new Error(`the journal ${this.path} is closed`);
+      await writeAll(out, compaction.tail.join(""));
+      await out.datasync();
+      await out.close();
+      await this.#handle?.close();
+      this.#handle = undefined;
+      try {
+        await rename(compaction.temp, this.path);
+        fsyncDir(dirname(this.path));
+        this.stats.syncs++;
+        // Lines the snapshot covers that were still waiting for a batch are not written at all: it stands in.
+        this.#lines.splice(0, compaction.covered);
+        for (const w of this.#waiters.splice(0, compaction.covered)) w.resolve();
+        this.stats.appended = compaction.count + compaction.tail.length + this.#lines.length;
+      } finally {
+        this.#handle = await open(this.path, "a", 0o600);
+      }
+      compaction.done();
+    } catch (error) {
+      await out.close().catch(() => {});
+      this.#abandon(compaction, error);
+    }
+  }
+
+  #abandon(compaction: Compaction, error: unknown): void {
+    if (this.#compaction === compaction) this.#compaction = undefined;
+    try {
+      rmSync(compaction.temp, { force: true });
+    } catch {
+      // not a file we made (something else is in the way): leave it
+    }
+    compaction.fail(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+async function writeAll(handle: FileHandle, text: string): Promise<void> {
+  const data = Buffer.from(text);
+  for (let offset = 0; offset < data.length; ) offset += (await handle.write(data, offset)).bytesWritten;
 }
 
 /** Reads a journal file back; a last line without its newline is a write a crash cut short, and is dropped. */

@@ -356,18 +356,24 @@ export class Outbox {
     )
       return;
     this.#compacting = true;
+    // The snapshot is of now; the records are made while the journal writes them, a chunk at a time.
     const now = Date.now();
-    const live: OutboxRecord[] = [];
-    for (const [id, at] of this.#sentAt) {
-      if (now - at < SENT_MEMORY_MS) live.push({ t: "sent", id, at });
-      else this.#sentAt.delete(id);
-    }
+    const sentAt = this.#sentAt;
+    const sent = new Map(sentAt);
+    const entries: OutboxRecord[] = [];
     for (const e of this.#entries.values()) {
-      live.push({ t: "out", at: e.acceptedAt, ...e.message, ...(e.notice ? { notice: true } : {}) });
-      if (e.state === "dead") live.push({ t: "dead", id: e.message.id, reason: e.reason ?? "", at: now });
+      entries.push({ t: "out", at: e.acceptedAt, ...e.message, ...(e.notice ? { notice: true } : {}) });
+      if (e.state === "dead") entries.push({ t: "dead", id: e.message.id, reason: e.reason ?? "", at: now });
+    }
+    function* live(): Generator<OutboxRecord> {
+      for (const [id, at] of sent) {
+        if (now - at < SENT_MEMORY_MS) yield { t: "sent", id, at };
+        else sentAt.delete(id);
+      }
+      yield* entries;
     }
     void this.journal
-      .compact(live)
+      .compact(live())
       .catch((error) =>
         this.options.log.warn("outbox.compact", `compacting the outbox journal failed: ${String(error)}`),
       )

@@ -1,13 +1,36 @@
 /** Temporary HERMES_HOME directories with a config.yaml and a .env, removed after each test. */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
 
 const made: string[] = [];
 
+/**
+ * Ends every process still running for `dir` (its command line names it): a gateway a test started, or the
+ * replacement an unsupervised restart started on its own, which no test holds a handle to.
+ */
+export function killProcessesOf(dir: string): void {
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return; // no procfs: nothing to find this way
+  }
+  for (const pid of pids) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (argv.some((arg) => arg === dir || arg.startsWith(`${dir}/`))) process.kill(Number(pid), "SIGKILL");
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+}
+
 afterEach(() => {
   for (const dir of made.splice(0)) {
+    killProcessesOf(dir);
     try {
       rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     } catch {

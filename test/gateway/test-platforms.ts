@@ -59,7 +59,16 @@ function probe(ctx: AdapterContext): Adapter {
         ctx.progress();
       }
     },
-    send: noSend,
+    // Messages for the chat are POSTed to `api_base`/send, where a test can read them.
+    async send(message) {
+      const response = await fetch(`${base}/send`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(message),
+      });
+      await response.body?.cancel();
+      if (!response.ok) throw new PlatformError("transient", `send answered ${response.status}`);
+    },
   };
 }
 

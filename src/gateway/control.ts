@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
+import type { ServiceUnit } from "../systemd/unit.ts";
 import { controlSocketPath } from "./run.ts";
 
 export interface StateSnapshot {
@@ -12,6 +13,8 @@ export interface StateSnapshot {
   updated_at?: string;
   control_socket?: string;
   invocation_id?: string | null;
+  /** Set when the gateway runs in a systemd unit: `hermes gateway stop` goes through systemctl. */
+  systemd?: ServiceUnit | null;
   platforms?: Record<string, { state: string; reason: string | null }>;
   [key: string]: unknown;
 }
@@ -81,21 +84,5 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** The systemd unit a process runs in, from its cgroup (`…/hermes-gateway.service`), and whether it is a user unit. */
-export function systemdUnitOf(pid: number): { unit: string; user: boolean } | undefined {
-  try {
-    const cgroup = readFileSync(`/proc/${pid}/cgroup`, "utf8");
-    const path = cgroup.split("\n").find((l) => l.startsWith("0::")) ?? cgroup.split("\n")[0] ?? "";
-    const unit = path
-      .split("/")
-      .reverse()
-      .find((part) => part.endsWith(".service"));
-    if (!unit) return undefined;
-    return { unit, user: path.includes("/user@") };
-  } catch {
-    return undefined;
   }
 }

@@ -18,6 +18,8 @@ import { Outbox, type OutboxEntry } from "../outbox/outbox.ts";
 import type { AdapterFactory, InboundMessage } from "../platforms/adapter.ts";
 import { adapterLoader, platformByName } from "../platforms/registry.ts";
 import type { Runtime, ServerHandle } from "../runtime/types.ts";
+import { statusLine } from "../systemd/notify.ts";
+import type { ServiceUnit } from "../systemd/unit.ts";
 import { VERSION } from "../version.ts";
 import { backoffDelay } from "./backoff.ts";
 import type { LockResult } from "./lock.ts";
@@ -30,10 +32,13 @@ import { within } from "./within.ts";
 
 export type GatewayState = "starting" | "running" | "degraded" | "draining" | "stopped";
 
-/** Hook points for the service manager (sd_notify lands on them). */
+/** Hook points for the service manager (sd_notify lands on them: `src/systemd/notify.ts`). */
 export interface LifecycleHooks {
+  /** The HTTP server listens and the supervisors run (platforms may still be connecting). */
   ready(): void;
+  /** A stop or restart began: the drain starts now. */
   stopping(): void;
+  /** A one-line summary, given on every state write; the hook drops repeats and coalesces bursts. */
   status(line: string): void;
   /** Called from the main event loop while supervision ticks: proof that the process is alive. */
   alive(): void;
@@ -54,6 +59,8 @@ export interface GatewayDeps {
   /** How to start a replacement when not supervised: [executable, args]. */
   selfCommand: [string, string[]];
   hooks: LifecycleHooks;
+  /** The systemd unit this gateway runs in, recorded in state/gateway.json for `hermes gateway stop`. */
+  systemd?: ServiceUnit;
   /** Reads the configuration again (SIGHUP, admin reload); throws when it cannot be used. */
   reload(): { load: LoadResult; diagnostics: Diagnostic[] };
 }
@@ -190,10 +197,13 @@ export class Gateway implements GatewayApi {
 
   #startTicks(): void {
     const { watchdog } = this.#load.config.gateway;
+    // When supervision last completed a round; the service manager's watchdog is fed only while it does.
+    let supervisedAt = Date.now();
     this.#timers.push(
       setInterval(() => {
         const now = Date.now();
         for (const supervisor of this.#supervisors.values()) supervisor.checkLiveness(now);
+        supervisedAt = now;
       }, watchdog.interval),
     );
     // Event-loop lag, and the liveness tick the service manager's watchdog feeds on.
@@ -209,7 +219,9 @@ export class Gateway implements GatewayApi {
           {},
           this.#lag / 1000,
         );
-        if (!this.#stopping) this.deps.hooks.alive();
+        // The scheduler's tick joins this condition once the scheduler runs inside the gateway.
+        const supervising = now - supervisedAt <= 2 * this.#load.config.gateway.watchdog.interval + 1000;
+        if (!this.#stopping && supervising) this.deps.hooks.alive();
       }, 500),
     );
   }
@@ -490,6 +502,8 @@ export class Gateway implements GatewayApi {
   #drainOnly(): void {
     if (this.#draining) return;
     this.#draining = true;
+    // Only STATUS= reaches systemd here, never STOPPING=1: the process stays, and STOPPING=1 would start the
+    // unit's stop timeout, after which systemd kills it.
     this.#state = "draining";
     this.#writeState();
     this.deps.log.info("gateway.drain", "draining: no new messages are taken; in-flight work finishes");
@@ -724,7 +738,10 @@ export class Gateway implements GatewayApi {
       http: this.#load.config.gateway.http.listen,
       updated_at: new Date().toISOString(),
       invocation_id: process.env.INVOCATION_ID ?? null,
+      systemd: this.deps.systemd ?? null,
     });
+    const platforms = [...this.#supervisors.values()].map((s) => s.status.state);
+    this.deps.hooks.status(statusLine(this.#state, platforms));
   }
 }
 

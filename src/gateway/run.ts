@@ -14,6 +14,8 @@ import { Redactor } from "../lint/redact.ts";
 import { lintLoaded } from "../lint/run.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import type { Runtime } from "../runtime/types.ts";
+import { createNotifier, systemdHooks } from "../systemd/notify.ts";
+import { serviceUnitOf } from "../systemd/unit.ts";
 import { Gateway, type LifecycleHooks, noHooks } from "./gateway.ts";
 import { acquireLock } from "./lock.ts";
 import { StateFiles } from "./state-file.ts";
@@ -40,6 +42,11 @@ export function isSupervised(flag: boolean, env = process.env): boolean {
   return (
     flag || env.HERMES_SUPERVISED === "1" || !!env.NOTIFY_SOCKET || !!env.INVOCATION_ID || process.pid === 1
   );
+}
+
+/** Started by systemd as (part of) a unit: `hermes gateway stop` must then go through systemctl. */
+export function underUnit(env = process.env): boolean {
+  return !!env.INVOCATION_ID || !!env.NOTIFY_SOCKET;
 }
 
 /** The control socket in the 0700 run/ directory, or a short path when that one exceeds the unix socket limit. */
@@ -95,6 +102,8 @@ export async function runGateway(options: RunGatewayOptions): Promise<number> {
   });
   reportDiagnostics(log, diagnostics);
 
+  // Opened before the lock, so that a unit that cannot start says why in `systemctl status` too.
+  const notifier = createNotifier(process.env, { runtime: options.runtime, log });
   const lock = await acquireLock(join(options.home, "run"), options.runtime, {
     waitMs: options.lockWaitMs ?? 0,
   });
@@ -102,11 +111,16 @@ export async function runGateway(options: RunGatewayOptions): Promise<number> {
     const holder = lock.holder === null ? "another process" : `pid ${lock.holder}`;
     const message = `another hermes gateway (${holder}) is running for ${options.home}; it holds ${lock.path}`;
     log.error("gateway.locked", message, { holder_pid: lock.holder });
+    notifier.status(message);
     if (process.stdout.isTTY !== true) process.stderr.write(`hermes: ${message}\n`);
     return EXIT.locked;
   }
 
   const controlSocket = controlSocketPath(options.home);
+  const systemd = underUnit(process.env) ? serviceUnitOf("self") : undefined;
+  const hooks =
+    options.hooks ??
+    (notifier.enabled ? systemdHooks(notifier, { env: process.env, pid: process.pid, log }) : noHooks);
   const gateway = new Gateway({
     load,
     diagnostics,
@@ -118,7 +132,8 @@ export async function runGateway(options: RunGatewayOptions): Promise<number> {
     controlSocket,
     supervised,
     selfCommand: options.runtime.selfCommand(),
-    hooks: options.hooks ?? noHooks,
+    hooks,
+    systemd,
     reload: () => {
       const next = loadAndLint({ ...options, strict: false });
       reportDiagnostics(log, next.diagnostics);

@@ -1,5 +1,14 @@
-/** Bun: Bun.serve, and flock/_exit through bun:ffi. This is the runtime of the shipped binary. */
-import { DEADLINE_WORKER, LOCK_EX, LOCK_NB, libcCandidates, O_CLOEXEC, O_CREAT, O_RDWR } from "./libc.ts";
+/** Bun: Bun.serve, and flock, _exit and sd_notify through bun:ffi. This is the runtime of the shipped binary. */
+import {
+  DEADLINE_WORKER,
+  LOCK_EX,
+  LOCK_NB,
+  libcCandidates,
+  notifySocketWith,
+  O_CLOEXEC,
+  O_CREAT,
+  O_RDWR,
+} from "./libc.ts";
 import type { FetchHandler, Runtime, ServerHandle } from "./types.ts";
 
 // bun:ffi is imported on first use, never at module load: the Node bundle contains this file too.
@@ -21,6 +30,39 @@ function libc() {
     }
   }
   return undefined;
+}
+
+/** socket/sendto for sd_notify: raw libc, so the binary needs no libsystemd. */
+function socketLibc() {
+  if (!ffi) throw new Error("bun:ffi is not loaded");
+  const { dlopen, FFIType, read } = ffi;
+  let last: unknown;
+  for (const name of libcCandidates()) {
+    try {
+      const { symbols } = dlopen(name, {
+        socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+        sendto: {
+          args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32],
+          returns: FFIType.i64,
+        },
+        close: { args: [FFIType.i32], returns: FFIType.i32 },
+        __errno_location: { args: [], returns: FFIType.ptr },
+      });
+      return {
+        socket: (domain: number, type: number, protocol: number) => symbols.socket(domain, type, protocol),
+        sendto: (fd: number, data: Uint8Array, flags: number, address: Uint8Array, length: number) =>
+          Number(symbols.sendto(fd, data, data.length, flags, address, length)),
+        close: (fd: number) => symbols.close(fd),
+        errno: () => {
+          const at = symbols.__errno_location();
+          return at ? read.i32(at) : 0;
+        },
+      };
+    } catch (error) {
+      last = error;
+    }
+  }
+  throw new Error(`cannot open the C library through bun:ffi: ${String(last)}`);
 }
 
 let lib: ReturnType<typeof libc> | null = null;
@@ -73,6 +115,9 @@ const runtime: Runtime = {
       worker.postMessage({ ms: -1, code });
       worker.terminate();
     };
+  },
+  openNotifySocket(address: string) {
+    return notifySocketWith(socketLibc(), address);
   },
   selfCommand() {
     // A compiled binary is its own interpreter; `bun file.ts` needs the script path again.

@@ -1,5 +1,15 @@
-/** Deno: Deno.serve, and flock/_exit through Deno.dlopen (the gateway runs with -A). */
-import { DEADLINE_WORKER, LOCK_EX, LOCK_NB, libcCandidates, O_CLOEXEC, O_CREAT, O_RDWR } from "./libc.ts";
+/** Deno: Deno.serve, and flock, _exit and sd_notify through Deno.dlopen (the gateway runs with -A). */
+import {
+  DEADLINE_WORKER,
+  LOCK_EX,
+  LOCK_NB,
+  libcCandidates,
+  notifySocketWith,
+  O_CLOEXEC,
+  O_CREAT,
+  O_RDWR,
+  type SocketCalls,
+} from "./libc.ts";
 import type { FetchHandler, Runtime, ServerHandle } from "./types.ts";
 
 declare const Deno: {
@@ -17,6 +27,7 @@ declare const Deno: {
     path: string,
     symbols: Record<string, { parameters: string[]; result: string }>,
   ): { symbols: Record<string, (...args: unknown[]) => number> };
+  UnsafePointerView: new (pointer: unknown) => { getInt32(): number };
   execPath(): string;
   mainModule: string;
 };
@@ -34,6 +45,42 @@ function libc() {
     }
   }
   return undefined;
+}
+
+/** socket/sendto for sd_notify. Without --allow-ffi, dlopen throws NotCapable: say which flag is missing. */
+function socketLibc(): SocketCalls {
+  let last: unknown;
+  for (const name of libcCandidates()) {
+    let symbols: Record<string, (...args: unknown[]) => unknown>;
+    try {
+      symbols = Deno.dlopen(name, {
+        socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+        sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
+        close: { parameters: ["i32"], result: "i32" },
+        __errno_location: { parameters: [], result: "pointer" },
+      }).symbols;
+    } catch (error) {
+      const denied = error instanceof Error && /NotCapable|PermissionDenied/.test(error.name);
+      if (denied)
+        throw new Error(
+          "Deno runs without --allow-ffi, so it cannot reach the notify socket; run it with --allow-ffi (or -A), or use the compiled binary",
+        );
+      last = error;
+      continue;
+    }
+    const s = symbols;
+    return {
+      socket: (domain, type, protocol) => Number(s.socket!(domain, type, protocol)),
+      sendto: (fd, data, flags, address, length) =>
+        Number(s.sendto!(fd, data, data.length, flags, address, length)),
+      close: (fd) => Number(s.close!(fd)),
+      errno: () => {
+        const at = s.__errno_location!();
+        return at ? new Deno.UnsafePointerView(at).getInt32() : 0;
+      },
+    };
+  }
+  throw new Error(`cannot open the C library through Deno.dlopen: ${String(last)}`);
 }
 
 function serve(options: Parameters<typeof Deno.serve>[0], fetch: FetchHandler): Promise<ServerHandle> {
@@ -77,6 +124,9 @@ export const runtime: Runtime = {
     });
     worker.postMessage({ ms, code });
     return () => worker.terminate();
+  },
+  openNotifySocket(address: string) {
+    return notifySocketWith(socketLibc(), address);
   },
   selfCommand() {
     return [Deno.execPath(), ["run", "-A", Deno.mainModule]];

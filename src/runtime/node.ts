@@ -1,6 +1,7 @@
 /**
  * Node: @hono/node-server. Node has no FFI: it cannot flock (the lock falls back to a lock file checked for a
- * live holder) and its deadline can only SIGKILL a blocked process (exit status 137 instead of the intended code).
+ * live holder), its deadline can only SIGKILL a blocked process (exit status 137 instead of the intended code),
+ * and it cannot send sd_notify datagrams.
  */
 
 import type { Server } from "node:http";
@@ -54,6 +55,12 @@ export const runtime: Runtime = {
     return () => {
       void worker.terminate();
     };
+  },
+  openNotifySocket() {
+    // node:dgram speaks UDP only, and reaching AF_UNIX/SOCK_DGRAM would take a native addon we do not ship.
+    throw new Error(
+      "the Node bundle cannot notify systemd (Node has no unix datagram sockets): READY, STATUS and WATCHDOG are not sent; run the compiled binary under Type=notify units",
+    );
   },
   selfCommand() {
     return [process.execPath, [...process.execArgv, process.argv[1]!]];

@@ -9,6 +9,13 @@ export interface ServerHandle {
   close(): Promise<void>;
 }
 
+/** A datagram socket to the service manager's notify socket (`$NOTIFY_SOCKET`), open for the process's life. */
+export interface NotifySocket {
+  /** Sends one datagram without waiting; throws an Error naming the errno when the kernel refuses it. */
+  send(message: string): void;
+  close(): void;
+}
+
 export interface Runtime {
   name: "bun" | "node" | "deno";
   serveTcp(fetch: FetchHandler, hostname: string, port: number): Promise<ServerHandle>;
@@ -24,6 +31,11 @@ export interface Runtime {
    * from a separate thread. Returns a function that disarms it.
    */
   armDeadline(ms: number, code: number): () => void;
+  /**
+   * Opens a socket for sd_notify messages to `address` (a path, or `@name` in the abstract namespace). Throws an
+   * Error whose message says why when this runtime cannot (Node has no unix datagram sockets; Deno needs FFI).
+   */
+  openNotifySocket(address: string): NotifySocket;
   /** The command that starts this same program again: [executable, args before the user's arguments]. */
   selfCommand(): [string, string[]];
 }

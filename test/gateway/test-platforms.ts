@@ -124,6 +124,19 @@ export function registerTestPlatforms(): void {
     },
     send: noSend,
   }));
+  // Connected; on SIGUSR2 it busy-loops on the main thread for good: a wedged event loop.
+  registerPlatform(manifest("wedge", null), async () => (ctx) => ({
+    async run() {
+      const wedge = () => {
+        for (;;) {}
+      };
+      process.once("SIGUSR2", wedge);
+      ctx.connected();
+      await aborted(ctx.signal);
+      process.off("SIGUSR2", wedge);
+    },
+    send: noSend,
+  }));
   // Ignores teardown and keeps the process alive in one of four ways (HERMES_TEST_STICKY).
   registerPlatform(manifest("sticky", null), async () => (ctx) => ({
     async run() {

@@ -49,11 +49,15 @@ export function startGateway(options: {
   args?: string[];
   env?: Record<string, string>;
   harness?: boolean;
+  /** Runs `command[0] ...command[1] gateway run …` instead of the binary (another runtime, a wrapper). */
+  command?: [string, string[]];
 }): GatewayProcess {
   const args = ["gateway", "run", "--home", options.home, ...(options.args ?? [])];
-  const child = options.harness
-    ? spawn(BUN, [HARNESS, ...args], { env: cleanEnv(options.env), stdio: ["ignore", "pipe", "pipe"] })
-    : spawn(BINARY, args, { env: cleanEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
+  const [cmd, pre] = options.command ?? (options.harness ? [BUN, [HARNESS]] : [BINARY, []]);
+  const child = spawn(cmd, [...pre, ...args], {
+    env: cleanEnv(options.env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   running.add(child);
   const gw: GatewayProcess = {
     child,

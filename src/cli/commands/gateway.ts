@@ -1,9 +1,10 @@
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { loadConfig } from "../../config/load.ts";
 import { summarize } from "../../lint/diagnostic.ts";
 import { formatHuman } from "../../lint/format/human.ts";
 import { Redactor } from "../../lint/redact.ts";
 import { lintLoaded } from "../../lint/run.ts";
+import type { ServiceUnit } from "../../systemd/unit.ts";
 import { command, group } from "../define.ts";
 import { resolveHome, resolveLogLevel } from "../globals.ts";
 import { colors, err, out } from "../output.ts";
@@ -191,32 +192,23 @@ const stop = command({
     },
   },
   async run(args) {
-    const { controlRequest, isAlive, readState, socketFor, systemdUnitOf } = await import(
-      "../../gateway/control.ts"
-    );
+    const { controlRequest, isAlive, readState, socketFor } = await import("../../gateway/control.ts");
+    const { serviceUnitOf } = await import("../../systemd/unit.ts");
     const home = resolveHome(args.home as string | undefined);
     const saved = readState(home);
     if (!saved || !isAlive(saved.pid)) {
       out(`not running: nothing to stop in ${home}\n`);
       return 0;
     }
-    const unit = saved.invocation_id ? systemdUnitOf(saved.pid) : undefined;
-    if (unit) {
-      // Under a unit, stopping through systemd keeps it from restarting the gateway.
-      const result = spawnSync("systemctl", [...(unit.user ? ["--user"] : []), "stop", unit.unit], {
-        stdio: "inherit",
-      });
-      if (result.status !== 0) {
-        err(
-          `systemctl ${unit.user ? "--user " : ""}stop ${unit.unit} failed (exit ${result.status ?? "?"}).`,
-        );
-        return 1;
-      }
-      out(`stopped ${unit.unit} (pid ${saved.pid})\n`);
-      return 0;
-    }
     const drain = loadConfig({ home, env: process.env }).config.gateway.drain_timeout / 1000;
     const timeoutS = args.timeout === undefined ? drain + 15 : Number(args.timeout);
+    if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
+      err(`--timeout must be a number of seconds, not "${String(args.timeout)}"`);
+      return 2;
+    }
+    // A gateway from before the unit was recorded in the state file: ask its cgroup.
+    const unit = saved.systemd ?? (saved.invocation_id ? serviceUnitOf(saved.pid) : undefined);
+    if (unit) return stopUnit(unit, saved.pid, timeoutS, isAlive);
     try {
       await controlRequest(socketFor(home), "POST", "/admin/stop");
     } catch {
@@ -237,6 +229,63 @@ const stop = command({
     return 0;
   },
 });
+
+/**
+ * Under a unit, the gateway is stopped through systemd: asked directly it would exit 0, and `Restart=always`
+ * would start it again. `systemctl stop` sends SIGTERM (a drained stop) and waits for the unit to be down.
+ * `HERMES_SYSTEMCTL` names another systemctl program (tests).
+ */
+async function stopUnit(
+  unit: ServiceUnit,
+  pid: number,
+  timeoutS: number,
+  isAlive: (pid: number) => boolean,
+): Promise<number> {
+  const program = process.env.HERMES_SYSTEMCTL || "systemctl";
+  const args = [...(unit.manager === "user" ? ["--user"] : []), "stop", unit.unit];
+  const shown = `systemctl ${args.join(" ")}`;
+  const tty = process.stderr.isTTY === true;
+  if (tty) process.stderr.write(`${shown}: draining pid ${pid}`);
+  const started = Date.now();
+  const dots = tty ? setInterval(() => process.stderr.write("."), 1000) : undefined;
+  const result = await new Promise<{ code: number | null; error?: NodeJS.ErrnoException }>((resolve) => {
+    const child = spawn(program, args, { stdio: "inherit" });
+    const timer = setTimeout(() => child.kill("SIGTERM"), timeoutS * 1000);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      resolve({ code: null, error });
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code });
+    });
+  });
+  clearInterval(dots);
+  if (tty) process.stderr.write("\n");
+  if (result.error) {
+    err(
+      `Cannot run ${program} (${result.error.code ?? result.error.message}); pid ${pid} runs in ${unit.unit}: stop it with ${shown}.`,
+    );
+    return 1;
+  }
+  if (result.code !== 0) {
+    err(
+      result.code === null
+        ? `${shown} did not finish within ${timeoutS} s; systemd goes on stopping ${unit.unit} (see systemctl status).`
+        : `${shown} failed (exit ${result.code}); pid ${pid} is ${isAlive(pid) ? "still running" : "gone"}.`,
+    );
+    return 1;
+  }
+  // systemctl stop returns once the unit is down; the pid is then gone, or about to be.
+  while (isAlive(pid) && Date.now() - started < timeoutS * 1000)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  if (isAlive(pid)) {
+    err(`${shown} returned, but pid ${pid} is still running.`);
+    return 1;
+  }
+  out(`stopped ${unit.unit} through ${shown}: pid ${pid}, ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  return 0;
+}
 
 export default group(
   "gateway",

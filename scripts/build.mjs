@@ -32,6 +32,7 @@ function compile(out, extra = []) {
 function main() {
   mkdirSync(join(root, "dist"), { recursive: true });
   run(process.execPath, [join(root, "scripts", "gen-pages.mjs")]);
+  run(process.execPath, [join(root, "scripts", "gen-templates.mjs")]);
   const target = process.argv.filter((a) => a.startsWith("--target="));
   const binary = join(root, "dist", "hermes");
   compile(binary, target);

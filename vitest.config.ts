@@ -1,11 +1,34 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     // Tests that run the compiled binary need it built first (npm test does).
     globalSetup: ["test/global-setup.ts"],
-    testTimeout: 20_000,
     reporters: ["default"],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "hermes",
+          include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "test/systemd/**"],
+          testTimeout: 20_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        // Real systemd in namespaces (test/systemd): after everything else, one file at a time, so that the
+        // restart and watchdog timings they assert are not squeezed by the rest of the suite on 2 cores.
+        extends: true,
+        test: {
+          name: "systemd",
+          include: ["test/systemd/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

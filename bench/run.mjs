@@ -114,4 +114,11 @@ if (!process.argv.includes("--startup-only")) {
     env,
   });
   if (gateway.status !== 0) throw new Error("the gateway benchmark failed");
+  // Under systemd (bench/systemd.mjs): needs root, and says why when it skips.
+  console.log("");
+  const systemd = spawnSync(process.execPath, [join(root, "bench", "systemd.mjs")], {
+    stdio: "inherit",
+    env,
+  });
+  if (systemd.status !== 0) throw new Error("the systemd benchmark failed");
 }

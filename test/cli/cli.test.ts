@@ -15,7 +15,7 @@ const COMMANDS: [string[], boolean][] = [
   [["gateway", "restart"], true],
   [["gateway", "stop"], true],
   [["lint", "config"], true],
-  [["lint", "service"], false],
+  [["lint", "service"], true],
   [["install-service"], false],
   [["uninstall-service"], false],
   [["cron", "list"], false],

@@ -4,13 +4,17 @@
  */
 import type { Severity } from "./diagnostic.ts";
 
+/** The command whose rules these are: `hermes lint config` or `hermes lint service`. */
+export type LintCommand = "config" | "service";
+
 export interface RuleInfo {
   id: string;
   severity: Severity;
   summary: string;
+  command: LintCommand;
 }
 
-const RULES: RuleInfo[] = [
+const CONFIG_RULES: Omit<RuleInfo, "command">[] = [
   { id: "yaml-syntax", severity: "error", summary: "config.yaml is not valid YAML" },
   { id: "duplicate-key", severity: "error", summary: "a key, platform block or job id is defined twice" },
   { id: "unknown-key", severity: "error", summary: "a key hermes does not know (often a typo)" },
@@ -87,6 +91,48 @@ const RULES: RuleInfo[] = [
   },
 ];
 
+const SERVICE_RULES: Omit<RuleInfo, "command">[] = [
+  {
+    id: "service-replace-flag",
+    severity: "error",
+    summary: "ExecStart= passes --replace, which fights systemd",
+  },
+  {
+    id: "service-exit-75",
+    severity: "error",
+    summary: "exit 75 (a planned restart) is neither forced to restart nor a success",
+  },
+  {
+    id: "service-restart-policy",
+    severity: "error",
+    summary: "a Restart= policy under which a planned restart, a clean exit or a crash leaves it dead",
+  },
+  {
+    id: "service-exit-78",
+    severity: "error",
+    summary: "exit 78 (a configuration error) is not kept from restarting forever",
+  },
+  { id: "service-restart-sec", severity: "error", summary: "RestartSec= missing or under 2 s" },
+  { id: "service-start-limit", severity: "error", summary: "a start limit that can give up for good" },
+  {
+    id: "service-stop-timeout",
+    severity: "error",
+    summary: "a stop timeout shorter than the gateway's drain deadline",
+  },
+  { id: "service-watchdog-type", severity: "error", summary: "WatchdogSec= without Type=notify" },
+  { id: "service-unknown-key", severity: "warning", summary: "a key or line the installed systemd ignores" },
+  {
+    id: "service-exec-path",
+    severity: "error",
+    summary: "ExecStart= missing, relative, or naming no executable",
+  },
+];
+
+const RULES: RuleInfo[] = [
+  ...CONFIG_RULES.map((r) => ({ ...r, command: "config" as const })),
+  ...SERVICE_RULES.map((r) => ({ ...r, command: "service" as const })),
+];
+
 export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);
 const BY_ID = new Map(RULES.map((r) => [r.id, r]));
 
@@ -96,6 +142,7 @@ export function ruleInfo(id: string): RuleInfo {
   return found;
 }
 
-export function allRules(): readonly RuleInfo[] {
-  return RULES;
+/** Every rule, or those of one command. */
+export function allRules(command?: LintCommand): readonly RuleInfo[] {
+  return command ? RULES.filter((r) => r.command === command) : RULES;
 }

@@ -15,7 +15,7 @@ const COMMANDS: [string[], boolean][] = [
   [["gateway", "restart"], true],
   [["gateway", "stop"], true],
   [["lint", "config"], true],
-  [["lint", "service"], false],
+  [["lint", "service"], true],
   [["install-service"], true],
   [["uninstall-service"], true],
   [["cron", "list"], false],

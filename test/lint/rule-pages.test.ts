@@ -10,6 +10,7 @@ import { RULE_PAGES } from "../../src/lint/pages.gen.ts";
 import { hermes, ROOT } from "../helpers/cli.ts";
 import { makeHome } from "../helpers/home.ts";
 import { lintHome } from "../helpers/lint.ts";
+import { lintUnitFiles } from "../helpers/units.ts";
 
 const DIR = join(ROOT, "lint", "rules");
 
@@ -20,6 +21,8 @@ interface Example {
   env?: string;
   configMode?: number;
   envMode?: number;
+  /** Unit files and drop-ins (`hermes-gateway.service.d/x.conf`), for the service-* rules. */
+  units: { name: string; text: string }[];
 }
 
 function parsePage(text: string): {
@@ -39,7 +42,9 @@ function parsePage(text: string): {
     if (fence) {
       if (line.startsWith("```")) {
         const body = `${fence.body.join("\n")}\n`;
-        if (current && fence.file === "config.yaml") {
+        if (current && /\.service(\.d\/[^/]+\.conf)?$/.test(fence.file)) {
+          current.units.push({ name: fence.file, text: body });
+        } else if (current && fence.file === "config.yaml") {
           current.config = body;
           current.configMode = fence.mode;
         } else if (current && fence.file === ".env") {
@@ -52,12 +57,15 @@ function parsePage(text: string): {
     }
     const heading = /^## (Bad|Good)\b:?\s*(.*)$/.exec(line);
     if (heading) {
-      current = { kind: heading[1] === "Bad" ? "bad" : "good", title: heading[2] ?? "" };
+      current = { kind: heading[1] === "Bad" ? "bad" : "good", title: heading[2] ?? "", units: [] };
       examples.push(current);
       continue;
     }
     if (line.startsWith("## ")) current = undefined;
-    const open = /^```\w*\s+(config\.yaml|\.env)(?:\s+mode=(0?[0-7]{3,4}))?\s*$/.exec(line);
+    const open =
+      /^```\w*\s+(config\.yaml|\.env|[\w@.-]+\.service(?:\.d\/[\w@.-]+\.conf)?)(?:\s+mode=(0?[0-7]{3,4}))?\s*$/.exec(
+        line,
+      );
     if (open) fence = { file: open[1]!, mode: open[2] ? Number.parseInt(open[2], 8) : undefined, body: [] };
     else if (line.startsWith("```")) fence = { file: "", body: [] };
   }
@@ -95,8 +103,17 @@ describe("rule pages", () => {
 
       for (const [i, example] of page.examples.entries()) {
         it(`${example.kind} example ${i + 1}${example.title ? ` (${example.title})` : ""} ${example.kind === "bad" ? "triggers" : "does not trigger"} the rule`, () => {
-          const home = makeHome(example);
-          const found = lintHome(home).map((d) => d.rule);
+          let found: string[];
+          if (rule.command === "service") {
+            // Linted as units: a service page's example is a unit file, its drop-ins, and perhaps the
+            // config.yaml of the home the gateway runs with.
+            expect(example.units.length).toBeGreaterThan(0);
+            const home = example.config === undefined ? undefined : makeHome(example);
+            found = lintUnitFiles(example.units, { home }).map((d) => d.rule);
+          } else {
+            expect(example.units).toEqual([]);
+            found = lintHome(makeHome(example)).map((d) => d.rule);
+          }
           if (example.kind === "bad") expect(found).toContain(rule.id);
           else expect(found).not.toContain(rule.id);
         });
@@ -111,5 +128,16 @@ describe("rule pages", () => {
     const unknown = hermes(["lint", "config", "--explain", "missing-tokn"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('did you mean "missing-token"');
+  });
+
+  it("of the service rules are what lint service --explain prints", () => {
+    const run = hermes(["lint", "service", "--explain", "service-exit-75"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(readFileSync(join(DIR, "service-exit-75.md"), "utf8"));
+    const unknown = hermes(["lint", "service", "--explain", "service-exit-57"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('did you mean "service-exit-75"');
+    // The list of rules offered is the command's own.
+    expect(unknown.stderr).not.toContain("missing-token");
   });
 });

@@ -1,22 +1,13 @@
 import { InputError, loadConfig } from "../../config/load.ts";
 import { UsageError } from "../../errors.ts";
-import { RULE_IDS } from "../../lint/catalog.ts";
 import { summarize } from "../../lint/diagnostic.ts";
-import { formatGithub } from "../../lint/format/github.ts";
-import { formatHuman } from "../../lint/format/human.ts";
-import { formatJson } from "../../lint/format/json.ts";
-import { formatSarif } from "../../lint/format/sarif.ts";
-import { RULE_PAGES } from "../../lint/pages.gen.ts";
 import { effectiveConfig, formatEffectiveYaml } from "../../lint/print-config.ts";
 import { Redactor } from "../../lint/redact.ts";
 import { lintExitCode, lintLoaded } from "../../lint/run.ts";
-import { suggest } from "../../lint/suggest.ts";
 import { command } from "../define.ts";
 import { resolveHome } from "../globals.ts";
-import { colors, err, out } from "../output.ts";
-
-const FORMATS = ["human", "json", "sarif", "github"] as const;
-type Format = (typeof FORMATS)[number];
+import { err, out } from "../output.ts";
+import { explain, formatArgs, parseFormat, printReport } from "./lint-common.ts";
 
 export default command({
   name: "lint config",
@@ -28,14 +19,9 @@ export default command({
       description: "config file (default: $HERMES_HOME/config.yaml)",
     },
     "env-file": { type: "string", description: "env file instead of $HERMES_HOME/.env", valueHint: "file" },
-    format: {
-      type: "string",
-      description: "human, json, sarif or github (default human)",
-      valueHint: "format",
-    },
+    ...formatArgs,
     strict: { type: "boolean", description: "warnings fail too; file-permissions becomes an error" },
     online: { type: "boolean", description: "also ask each platform whether its token is valid" },
-    explain: { type: "string", description: "print the page of a rule", valueHint: "rule" },
     "print-config": {
       type: "boolean",
       description: "print the effective configuration with each value's source",
@@ -44,7 +30,7 @@ export default command({
   },
   async run(args) {
     const format = parseFormat(args.format);
-    if (typeof args.explain === "string") return explain(args.explain);
+    if (typeof args.explain === "string") return explain(args.explain, "config");
     if (args["print-schema"]) {
       const { configJsonSchema } = await import("../../config/json-schema.ts");
       out(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
@@ -87,28 +73,7 @@ export default command({
 
     const summary = summarize(diagnostics);
     const files = [load.configFile.path, ...(load.envFile.exists ? [load.envFile.path] : [])];
-    if (format === "json") out(formatJson(diagnostics, summary));
-    else if (format === "sarif") out(formatSarif(diagnostics));
-    else if (format === "github") out(formatGithub(diagnostics));
-    else out(formatHuman(diagnostics, summary, files, colors(process.stdout)));
+    printReport(format, "config", diagnostics, summary, files);
     return code;
   },
 });
-
-function parseFormat(value: unknown): Format {
-  if (value === undefined) return "human";
-  if (typeof value === "string" && (FORMATS as readonly string[]).includes(value)) return value as Format;
-  throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, not "${String(value)}"`);
-}
-
-function explain(rule: string): number {
-  const page = RULE_PAGES[rule];
-  if (page === undefined) {
-    const close = suggest(rule, RULE_IDS);
-    throw new UsageError(
-      `There is no lint rule "${rule}"${close ? `; did you mean "${close}"?` : ""} Rules: ${RULE_IDS.join(", ")}`,
-    );
-  }
-  out(page.endsWith("\n") ? page : `${page}\n`);
-  return 0;
-}

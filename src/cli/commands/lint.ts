@@ -1,14 +1,10 @@
-import { group, notBuilt } from "../define.ts";
-import config from "./lint-config.ts";
+import type { CommandDef } from "citty";
+import { group } from "../define.ts";
+
+// Each loads on demand: `lint config` must not pay for the systemd rules, nor `lint service` for the config ones.
+const lazy = <T>(load: () => Promise<T>) => load as unknown as CommandDef;
 
 export default group("lint", "Check a configuration or systemd units before they are used", {
-  config,
-  service: notBuilt("lint service", "Audit systemd unit files for what breaks restarts", {
-    unit: {
-      type: "positional",
-      description: "unit files (default: the installed hermes units)",
-      required: false,
-    },
-    format: { type: "enum", options: ["human", "json", "sarif", "github"], description: "output format" },
-  }),
+  config: lazy(() => import("./lint-config.ts").then((m) => m.default)),
+  service: lazy(() => import("./lint-service.ts").then((m) => m.default)),
 });

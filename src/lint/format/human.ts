@@ -49,7 +49,9 @@ export function formatHuman(
   }
   if (lines.length > 0) lines.push("");
   const count = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-  const checked = files.map((f) => displayPath(f)).join(" and ");
+  const shown = files.map((f) => displayPath(f));
+  const checked =
+    shown.length > 2 ? `${shown.slice(0, -1).join(", ")} and ${shown.at(-1)}` : shown.join(" and ");
   if (summary.errors + summary.warnings + summary.infos === 0) lines.push(`${checked}: no problems found`);
   else {
     const text = `${count(summary.errors, "error")}, ${count(summary.warnings, "warning")}, ${count(summary.infos, "info")} in ${checked}`;

@@ -1,13 +1,13 @@
 import { pathToFileURL } from "node:url";
 import { VERSION } from "../../version.ts";
-import { allRules } from "../catalog.ts";
+import { allRules, type LintCommand } from "../catalog.ts";
 import type { Diagnostic } from "../diagnostic.ts";
 
 const LEVEL = { error: "error", warning: "warning", info: "note" } as const;
 
-/** SARIF 2.1.0, one run, with every rule described in the driver. */
-export function formatSarif(diagnostics: readonly Diagnostic[]): string {
-  const rules = allRules();
+/** SARIF 2.1.0, one run, with every rule of the command described in the driver. */
+export function formatSarif(diagnostics: readonly Diagnostic[], command: LintCommand = "config"): string {
+  const rules = allRules(command);
   const index = new Map(rules.map((r, i) => [r.id, i]));
   const log = {
     $schema: "https://json.schemastore.org/sarif-2.1.0.json",
@@ -22,7 +22,7 @@ export function formatSarif(diagnostics: readonly Diagnostic[]): string {
             rules: rules.map((r) => ({
               id: r.id,
               shortDescription: { text: r.summary },
-              help: { text: `Run: hermes lint config --explain ${r.id}` },
+              help: { text: `Run: hermes lint ${r.command} --explain ${r.id}` },
               defaultConfiguration: { level: LEVEL[r.severity] },
             })),
           },

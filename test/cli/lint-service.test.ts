@@ -207,3 +207,26 @@ describe("hermes lint service (the installed units)", () => {
     },
   );
 });
+
+describe("the units install-service writes", () => {
+  const cases = [
+    { kind: "--system", version: "252", extra: ["--run-as-user", "root"] },
+    { kind: "--system", version: "255", extra: ["--run-as-user", "root", "--name", "work"] },
+    { kind: "--user", version: "252", extra: [] },
+    { kind: "--user", version: "255", extra: ["--component", "cron"] },
+  ];
+  for (const c of cases) {
+    it(`lint clean: ${c.kind} on systemd ${c.version} ${c.extra.join(" ")}`, () => {
+      const home = tempDir();
+      const rendered = hermes(
+        ["install-service", "--dry-run", c.kind, "--home", home, "--binary", BINARY, ...c.extra],
+        { env: { ...cleanEnv(), HERMES_SYSTEMD_VERSION: c.version } },
+      );
+      expect(rendered.code).toBe(0);
+      const unit = writeFile(tempDir(), "hermes-test.service", rendered.stdout);
+      const report = hermes(["lint", "service", unit, "--home", home, "--format", "json"]);
+      expect(JSON.parse(report.stdout).diagnostics).toEqual([]);
+      expect(report.code).toBe(0);
+    });
+  }
+});

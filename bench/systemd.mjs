@@ -1,14 +1,30 @@
 #!/usr/bin/env node
-// systemd benchmark (part of npm run bench): the compiled gateway under its generated unit in a real systemd
-// sandbox (test/systemd): process start → READY as systemd times it, and SIGUSR1 → active again split into the
-// drain (signal → exit), RestartSec plus timer slack (exit → new process) and start → READY; the overhead is
-// what a restart costs beyond the drain and RestartSec. Medians of BENCH_SYSTEMD_RUNS runs in one sandbox.
-// It imports the TypeScript harness, so it runs under Bun: under Node it runs itself again with the project's Bun.
+// systemd benchmark (part of npm run bench): the compiled gateway under the unit `hermes install-service
+// --system --dry-run` generates (plus the tests' short-timing drop-in: RestartSec=2, WatchdogSec=3), in a real
+// systemd sandbox (test/systemd), against a floor measured in the same sandbox and the same run.
+//
+// - start → READY: ExecMainStartTimestamp → ActiveEnterTimestamp, i.e. exec until systemd took READY=1.
+// - SIGUSR1 → active again, split into the drain (signal → exit), RestartSec plus timer slack (exit → new
+//   process) and start → READY; the overhead is what a restart costs beyond the drain and RestartSec.
+//
+// The floor is bench/systemd-floor.ts, compiled like hermes and run under the same generated unit (install-service
+// --name floor --binary …): a Bun program that sends READY=1 through hermes's own notify code as soon as it runs
+// and exits 75 on SIGUSR1. So the floor holds what systemd, the unit's sandboxing and the Bun runtime cost, and
+// hermes − floor is what hermes itself does before READY=1 (config, lint, journals, servers). A Type=simple unit
+// would be no floor at all: it is active at fork, before the program has run.
+//
+// Medians of BENCH_SYSTEMD_RUNS runs (default 5) after one warm-up, the two units alternating, one running at a
+// time. It imports the TypeScript harness, so it runs under Bun: under Node it runs itself again with the
+// project's Bun.
 import { spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
+const bun = join(root, "node_modules", ".bin", "bun");
 const RUNS = Number(process.env.BENCH_SYSTEMD_RUNS ?? 5);
+const WARMUP = 1;
+const TARGET = { readyMs: 300, overheadMs: 500 };
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -17,49 +33,91 @@ const median = (xs) => {
 };
 
 async function bench() {
-  const { sandboxUnavailable } = await import("../test/systemd/harness.ts");
-  const why = sandboxUnavailable();
+  const harness = await import("../test/systemd/harness.ts");
+  const why = harness.sandboxUnavailable();
   if (why) {
     console.log(`systemd benchmark skipped: ${why}`);
     return;
   }
-  const { GatewayUnit, signalRestart, startToReadyMs, webhookConfig, RESTART_SEC } = await import(
-    "../test/systemd/gateway-unit.ts"
+  const { GatewayUnit, RESTART_SEC, webhookConfig } = await import("../test/systemd/gateway-unit.ts");
+  const { UNIT_NAME, generatedUnit, restartBySignal, startToReadyMs, timingDropIn, waitActive } = harness;
+
+  mkdirSync(join(root, ".bench"), { recursive: true });
+  const floor = join(root, ".bench", "systemd-floor");
+  const built = spawnSync(
+    bun,
+    [join(root, "scripts", "compile.ts"), join(import.meta.dirname, "systemd-floor.ts"), floor],
+    {
+      encoding: "utf8",
+    },
   );
+  if (built.status !== 0) throw new Error(`building the floor failed: ${built.stderr}`);
+
   const gu = await GatewayUnit.create({
     name: "bench",
-    maxLifeS: 60 + RUNS * 10,
+    maxLifeS: 60 + (RUNS + WARMUP) * 20,
     config: webhookConfig({ replyUrl: "http://127.0.0.1:9/" }),
+    binds: [{ source: floor, target: "/opt/hermes/floor", readOnly: true }],
   });
+  const { sb } = gu;
   try {
-    const ready = [];
-    for (let i = 0; i < RUNS; i++) {
-      await gu.start();
-      ready.push(await startToReadyMs(gu));
-      const stopped = await gu.systemctl("stop");
-      if (stopped.code !== 0) throw new Error(`systemctl stop failed: ${stopped.stderr}`);
+    const FLOOR_UNIT = "hermes-gateway-floor.service";
+    const floorUnit = await generatedUnit(sb, { execStart: "/opt/hermes/floor", name: "floor" });
+    await sb.writeUnit(FLOOR_UNIT, floorUnit, { "50-test-timings.conf": timingDropIn({ timeoutStopS: 17 }) });
+    const cases = [
+      { key: "floor", unit: FLOOR_UNIT, waitUp: (notPid) => waitActive(sb, FLOOR_UNIT, notPid) },
+      { key: "hermes", unit: UNIT_NAME, waitUp: (notPid) => gu.waitUp({ notPid }) },
+    ];
+    const samples = { floor: { ready: [], restarts: [] }, hermes: { ready: [], restarts: [] } };
+    for (let i = 0; i < WARMUP + RUNS; i++) {
+      for (const c of cases) {
+        const started = await sb.systemctl("start", c.unit);
+        if (started.code !== 0) throw new Error(`systemctl start ${c.unit} failed: ${started.stderr}`);
+        await c.waitUp(undefined);
+        const ready = await startToReadyMs(sb, c.unit);
+        const { timing } = await restartBySignal(sb, c.unit, RESTART_SEC, c.waitUp);
+        const stopped = await sb.systemctl("stop", c.unit);
+        if (stopped.code !== 0) throw new Error(`systemctl stop ${c.unit} failed: ${stopped.stderr}`);
+        if (i < WARMUP) continue;
+        samples[c.key].ready.push(ready);
+        samples[c.key].restarts.push(timing);
+      }
     }
-    await gu.start();
-    const restarts = [];
-    for (let i = 0; i < RUNS; i++) restarts.push((await signalRestart(gu)).timing);
-    const ms = (xs) => `${median(xs).toFixed(1)} ms`;
+
+    const m = (key, pick) =>
+      median(pick === "ready" ? samples[key].ready : samples[key].restarts.map((t) => t[pick]));
+    const verdict = (value, target) => `≤ ${target} ms ${value <= target ? "ok" : "OVER"}`;
+    const rows = [
+      ["start → READY (active)", "ready", verdict(m("hermes", "ready"), TARGET.readyMs)],
+      [
+        "restart overhead beyond drain and RestartSec",
+        "overheadMs",
+        verdict(m("hermes", "overheadMs"), TARGET.overheadMs),
+      ],
+      ["  SIGUSR1 → old process exited (drain, nothing in flight)", "exitMs", ""],
+      [`  exit → new process (RestartSec ${RESTART_SEC * 1000} ms + timer slack)`, "restartDelayMs", ""],
+      ["  new process → READY (active)", "readyMs", ""],
+    ].map(([name, pick, target]) => [
+      name,
+      `${m("hermes", pick).toFixed(1)} ms`,
+      `${m("floor", pick).toFixed(1)} ms`,
+      `${(m("hermes", pick) - m("floor", pick)).toFixed(1)} ms`,
+      target,
+    ]);
+    const header = ["under systemd", "hermes", "floor", "hermes − floor", "target (hermes)"];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells) =>
+      cells
+        .map((c, i) => c.padEnd(widths[i]))
+        .join("  ")
+        .trimEnd();
+    const version = (await sb.exec(["systemctl", "--version"])).stdout.split("\n")[0];
     console.log(
-      `${spawnSync("systemctl", ["--version"], { encoding: "utf8" }).stdout.split("\n")[0]}, unit from ${gu.unitSource === "install-service" ? "hermes install-service" : "a TEMPORARY stand-in (install-service not built yet)"}, medians of ${RUNS} runs`,
+      `${version}; both units from hermes install-service --system --dry-run, with RestartSec=2 and WatchdogSec=3; medians of ${RUNS} runs after ${WARMUP} warm-up; floor: bench/systemd-floor.ts (READY=1 at once through the same notify code)`,
     );
-    if (!gu.notify)
-      console.log(
-        "  dist/hermes sends no READY=1 yet: the unit runs as Type=simple, so start → active is the fork",
-      );
-    console.log(`  start → READY (active)           ${ms(ready)}`);
-    console.log(
-      `  SIGUSR1 → old process exited     ${ms(restarts.map((t) => t.exitMs))}  (drain, nothing in flight)`,
-    );
-    console.log(
-      `  exit → new process               ${ms(restarts.map((t) => t.restartDelayMs))}  (RestartSec ${RESTART_SEC * 1000} ms)`,
-    );
-    console.log(`  new process → READY (active)     ${ms(restarts.map((t) => t.readyMs))}`);
-    console.log(`  restart overhead beyond drain and RestartSec  ${ms(restarts.map((t) => t.overheadMs))}`);
-    if (process.argv.includes("--json")) console.log(JSON.stringify({ ready, restarts }));
+    console.log(line(header));
+    for (const r of rows) console.log(line(r));
+    if (process.argv.includes("--json")) console.log(JSON.stringify(samples));
   } finally {
     await gu.dispose();
   }
@@ -67,12 +125,6 @@ async function bench() {
 
 if (process.versions.bun) await bench();
 else {
-  const run = spawnSync(
-    join(root, "node_modules", ".bin", "bun"),
-    [import.meta.filename, ...process.argv.slice(2)],
-    {
-      stdio: "inherit",
-    },
-  );
+  const run = spawnSync(bun, [import.meta.filename, ...process.argv.slice(2)], { stdio: "inherit" });
   process.exitCode = run.status ?? 1;
 }

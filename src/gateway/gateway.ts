@@ -75,6 +75,8 @@ export class Gateway implements GatewayApi {
   readonly #fingerprints = new Map<string, string>();
   #outbox!: Outbox;
   #pipeline!: Pipeline;
+  /** Whether the journals are open: a start-up that failed, or a stop during it, may come before they are. */
+  #pipelineOpen = false;
   /** Platforms whose trouble was announced to the admins (announced again when they recover). */
   readonly #incidents = new Set<string>();
   #load: LoadResult;
@@ -158,6 +160,7 @@ export class Gateway implements GatewayApi {
       platform: (name) => this.#load.platforms.find((p) => p.manifest.name === name),
       command: async (name, message) => this.#command(name, message),
     });
+    this.#pipelineOpen = true;
   }
 
   /**
@@ -358,7 +361,9 @@ export class Gateway implements GatewayApi {
       control_socket: this.deps.controlSocket,
       platforms,
       cron: { alive: false, last_tick_at: null, jobs: this.#load.config.cron.jobs.length, next_run_at: null },
-      outbox: { pending: this.#outbox.pending(), dead: this.#outbox.dead() },
+      outbox: this.#outbox
+        ? { pending: this.#outbox.pending(), dead: this.#outbox.dead() }
+        : { pending: 0, dead: 0 },
       event_loop_lag_ms: this.#lag,
     };
   }
@@ -513,8 +518,9 @@ export class Gateway implements GatewayApi {
   /**
    * Drained stop: stop taking new work, finish in-flight work up to the drain timeout, persist, disconnect,
    * release the lock, and end with `code` (0 stop, 75 restart). A second request skips what is left of the drain.
+   * `drain: false` (a start-up that failed) closes whatever start-up had opened at once.
    */
-  async stop(code: number, reason: string): Promise<void> {
+  async stop(code: number, reason: string, options: { drain?: boolean } = {}): Promise<void> {
     const { log, runtime } = this.deps;
     if (this.#stopping) {
       log.warn("gateway.stop", `${reason}: already stopping; not waiting for the rest of the drain`);
@@ -522,7 +528,7 @@ export class Gateway implements GatewayApi {
       return;
     }
     this.#stopping = { code, reason };
-    const drainMs = this.#load.config.gateway.drain_timeout;
+    const drainMs = options.drain === false ? 0 : this.#load.config.gateway.drain_timeout;
     const hardMs = drainMs + HARD_DEADLINE_GRACE_MS;
     // The deadline ends the process with `code` whatever is left: a socket, a timer, a promise, a busy loop.
     const disarmThread = runtime.armDeadline(hardMs + 500, code);
@@ -537,14 +543,14 @@ export class Gateway implements GatewayApi {
     this.deps.hooks.stopping();
     this.#state = "draining";
     this.#writeState();
-    log.info("gateway.stop", `${reason}: draining (up to ${drainMs / 1000} s), then exiting with ${code}`, {
-      state: "draining",
-      exit_code: code,
-    });
+    const plan = drainMs > 0 ? `draining (up to ${drainMs / 1000} s), then exiting` : "exiting";
+    log.info("gateway.stop", `${reason}: ${plan} with ${code}`, { state: "draining", exit_code: code });
 
     const drainDeadline = Date.now() + drainMs;
+    const pipelineOpen = this.#pipelineOpen;
     await Promise.race([
       (async () => {
+        if (!pipelineOpen) return;
         await this.#pipeline.drain(drainDeadline);
         await this.#outbox.drain(drainDeadline);
       })(),
@@ -556,7 +562,8 @@ export class Gateway implements GatewayApi {
     for (const timer of this.#timers) clearInterval(timer);
     const stopping = [...this.#supervisors.values()].map((s) => s.stop());
     await within(Promise.all(stopping), Math.max(1000, HARD_DEADLINE_GRACE_MS / 2));
-    await within(Promise.all([this.#pipeline.stop(), this.#outbox.stop()]), 2000);
+    // A journal that opened before start-up failed is closed too (the other may not exist).
+    await within(Promise.all([this.#pipeline?.stop(), this.#outbox?.stop()]), 2000);
     await within(Promise.all(this.#servers.map((s) => s.close())), 2000);
     this.deps.state.stopHeartbeat();
     this.#state = "stopped";

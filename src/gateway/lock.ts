@@ -27,7 +27,14 @@ export async function acquireLock(
 }
 
 function tryOnce(path: string, runtime: Runtime): LockResult {
-  const flocked = runtime.tryFlock(path);
+  let flocked: boolean | undefined;
+  try {
+    flocked = runtime.tryFlock(path);
+  } catch (error) {
+    // An open() through FFI carries no errno: open the file the Node way, whose error names the cause.
+    closeSync(openSync(path, "a", 0o600));
+    throw error;
+  }
   if (flocked === false) return { ok: false, path, holder: readHolder(path) };
   if (flocked === true) {
     // A Node gateway holds the file without flock ("file" in it): respect it while it lives. Any other pid in

@@ -1,7 +1,8 @@
 /**
  * `hermes gateway run`: read and lint the configuration, take the single-instance lock, start the gateway,
  * wire the signals, and resolve with the exit code of the contract: 0 planned stop, 69 another instance holds
- * the lock, 75 restart requested (drained), 78 the configuration cannot be used.
+ * the lock, 75 restart requested (drained), 78 the configuration cannot be used; a start-up that fails otherwise
+ * is a crash (73 or 70, below), which a service manager retries.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
@@ -17,10 +18,28 @@ import type { Runtime } from "../runtime/types.ts";
 import { createNotifier, systemdHooks } from "../systemd/notify.ts";
 import { serviceUnitOf } from "../systemd/unit.ts";
 import { Gateway, type LifecycleHooks, noHooks } from "./gateway.ts";
+import { homeFault } from "./home-fault.ts";
 import { acquireLock } from "./lock.ts";
 import { StateFiles } from "./state-file.ts";
 
-export const EXIT = { ok: 0, locked: 69, restart: 75, config: 78 } as const;
+export const EXIT = {
+  ok: 0,
+  locked: 69,
+  /**
+   * EX_SOFTWARE: start-up failed for a reason that is neither the configuration nor HERMES_HOME. A crash under
+   * SPEC §5: restarted with backoff.
+   */
+  software: 70,
+  /**
+   * EX_CANTCREAT: HERMES_HOME, or something hermes keeps in it, cannot be created, opened or written (a state
+   * path that is a file, a journal that is a directory, a read-only or full file system, no permission). Not 78:
+   * the configuration is fine, and the home often comes right without anyone touching hermes (a mount that
+   * arrives late at boot, a disk that is cleaned up, a remount read-write), so systemd must keep retrying.
+   */
+  home: 73,
+  restart: 75,
+  config: 78,
+} as const;
 
 export interface RunGatewayOptions {
   home: string;
@@ -82,18 +101,26 @@ function loadAndLint(options: RunGatewayOptions): { load: LoadResult; diagnostic
 
 export async function runGateway(options: RunGatewayOptions): Promise<number> {
   process.umask(0o077);
-  let first: { load: LoadResult; diagnostics: Diagnostic[] };
+  const underSystemd = !!process.env.INVOCATION_ID || !!process.env.JOURNAL_STREAM;
   try {
     ensureDir(options.home);
+  } catch (error) {
+    return homeUnusable(error);
+  }
+  let first: { load: LoadResult; diagnostics: Diagnostic[] };
+  try {
     first = loadAndLint(options);
   } catch (error) {
     process.stderr.write(`hermes: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.config;
   }
   const { load, diagnostics } = first;
-  const underSystemd = !!process.env.INVOCATION_ID || !!process.env.JOURNAL_STREAM;
   const supervised = isSupervised(options.supervised);
-  for (const dir of ["state", "run", ...(underSystemd ? [] : ["logs"])]) ensureDir(join(options.home, dir));
+  try {
+    for (const dir of ["state", "run", ...(underSystemd ? [] : ["logs"])]) ensureDir(join(options.home, dir));
+  } catch (error) {
+    return homeUnusable(error);
+  }
   const redactor = new Redactor(load.secrets);
   const log = createLogger({
     level: options.logLevel,
@@ -104,9 +131,12 @@ export async function runGateway(options: RunGatewayOptions): Promise<number> {
 
   // Opened before the lock, so that a unit that cannot start says why in `systemctl status` too.
   const notifier = createNotifier(process.env, { runtime: options.runtime, log });
-  const lock = await acquireLock(join(options.home, "run"), options.runtime, {
-    waitMs: options.lockWaitMs ?? 0,
-  });
+  let lock: Awaited<ReturnType<typeof acquireLock>>;
+  try {
+    lock = await acquireLock(join(options.home, "run"), options.runtime, { waitMs: options.lockWaitMs ?? 0 });
+  } catch (error) {
+    return homeUnusable(error, log);
+  }
   if (!lock.ok) {
     const holder = lock.holder === null ? "another process" : `pid ${lock.holder}`;
     const message = `another hermes gateway (${holder}) is running for ${options.home}; it holds ${lock.path}`;
@@ -145,15 +175,34 @@ export async function runGateway(options: RunGatewayOptions): Promise<number> {
   try {
     await gateway.start();
   } catch (error) {
-    log.error(
-      "gateway.start",
-      `the gateway could not start: ${error instanceof Error ? error.message : String(error)}`,
-    );
-    void gateway.stop(1, "start-up failed");
+    // Nothing was taken in that is not on disk already (journals replay at the next start): no drain, just
+    // close what start-up opened, release the lock and exit, so that systemd restarts it with backoff.
+    const fault = homeFault(error);
+    const code = fault ? EXIT.home : EXIT.software;
+    const message = fault
+      ? `the gateway cannot start: ${fault}`
+      : `the gateway could not start: ${error instanceof Error ? error.message : String(error)}`;
+    startFailed(log, message, code, error);
+    void gateway.stop(code, "start-up failed", { drain: false });
   }
   const code = await gateway.done;
   for (const [signal, handler] of handlers) process.off(signal, handler);
   return code;
+}
+
+/** A start-up failure: a JSON log record, and the same sentence on stderr (what `systemctl status` shows). */
+function startFailed(log: Logger | undefined, message: string, code: number, error?: unknown): void {
+  log?.error("gateway.start", message, { exit_code: code });
+  if (error instanceof Error && error.stack) log?.debug("gateway.start", error.stack);
+  if (!log || process.stdout.isTTY !== true) process.stderr.write(`hermes: ${message}\n`);
+}
+
+/** HERMES_HOME (or something in it) cannot be created or opened before the gateway exists: exit 73. */
+function homeUnusable(error: unknown, log?: Logger): number {
+  const fault = homeFault(error);
+  if (!fault) throw error;
+  startFailed(log, `the gateway cannot start: ${fault}`, EXIT.home);
+  return EXIT.home;
 }
 
 function reportDiagnostics(log: Logger, diagnostics: Diagnostic[]): void {

@@ -3,10 +3,10 @@
  * reload, restart and stop from the CLI, and the unsupervised self-replacement (upstream failures 2 and 4).
  */
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BINARY, cleanEnv, hermes } from "../helpers/cli.ts";
+import { BINARY, cleanEnv, hermes, NODE_BUNDLE } from "../helpers/cli.ts";
 import { freePort, startGateway, status, waitFor, waitReady } from "../helpers/gateway.ts";
 import { makeHome } from "../helpers/home.ts";
 
@@ -161,6 +161,75 @@ describe("exit codes and signals", () => {
     );
     expect((await status(gw)).platforms.webhook?.state).toBe("connected");
     expect(gw.exit).toBeUndefined();
+  });
+});
+
+describe("start-up failures", () => {
+  // Faults of HERMES_HOME that the configuration cannot show: state/ taken by a file (met before the lock), the
+  // lock file taken by a directory, and the outbox journal taken by a directory (met after the lock, once the
+  // gateway object exists).
+  const FAULTS = [
+    {
+      name: "state/ is a regular file",
+      break: (h: string) => {
+        writeFileSync(join(h, "state"), "not a directory\n");
+        return { path: join(h, "state"), said: "is not a directory", repair: () => rmSync(join(h, "state")) };
+      },
+    },
+    {
+      // Opened through FFI (flock), whose failure carries no errno: the cause must still be named.
+      name: "run/gateway.lock is a directory",
+      break: (h: string) => {
+        const path = join(h, "run", "gateway.lock");
+        mkdirSync(path, { recursive: true });
+        return { path, said: "is a directory", repair: () => rmSync(path, { recursive: true }) };
+      },
+    },
+    {
+      name: "outbox/journal.log is a directory",
+      break: (h: string) => {
+        const path = join(h, "outbox", "journal.log");
+        mkdirSync(path, { recursive: true });
+        return { path, said: "is a directory", repair: () => rmSync(path, { recursive: true }) };
+      },
+    },
+  ];
+
+  for (const fault of FAULTS) {
+    it(`${fault.name}: exit 73 at once with one sentence naming the path, lock and socket released; repaired, it starts`, async () => {
+      // drain_timeout is left at 30 s: a failed start that waited for its hard deadline would take 40 s.
+      const port = await freePort();
+      const h = makeHome({ config: `gateway:\n  http: { listen: "127.0.0.1:${port}" }\n` });
+      const { path, said, repair } = fault.break(h);
+      const gw = startGateway({ home: h });
+      expect(await waitFor("the failed start to end", () => gw.exit, 10_000)).toEqual({
+        code: 73,
+        signal: null,
+      });
+      const stderr = gw.stderr.join("");
+      expect(stderr.split("\n")).toHaveLength(2);
+      expect(stderr.startsWith(`hermes: the gateway cannot start: ${path} ${said}`)).toBe(true);
+      expect(JSON.stringify(gw.logs)).not.toMatch(/TypeError|\n\s+at /);
+      expect(existsSync(join(h, "run", "gateway.sock"))).toBe(false);
+      repair();
+      const next = startGateway({ home: h });
+      expect((await waitReady(next)).pid).toBe(next.pid);
+    });
+  }
+
+  it("after the lock is taken, the Node bundle (a lock file, not flock) removes its lock file on the way out", async () => {
+    const port = await freePort();
+    const h = makeHome({ config: `gateway:\n  http: { listen: "127.0.0.1:${port}" }\n` });
+    mkdirSync(join(h, "outbox", "journal.log"), { recursive: true });
+    const gw = startGateway({ home: h, command: [process.execPath, [NODE_BUNDLE]] });
+    expect(await waitFor("the failed start to end", () => gw.exit, 10_000)).toEqual({
+      code: 73,
+      signal: null,
+    });
+    expect(gw.logs).toContainEqual(
+      expect.objectContaining({ level: "error", event: "gateway.start", exit_code: 73 }),
+    );
+    expect(existsSync(join(h, "run", "gateway.lock"))).toBe(false);
   });
 });
 

@@ -1,32 +1,57 @@
 /**
- * The compiled gateway under the unit hermes generates, inside a systemd sandbox: dist/hermes bound read-only
- * at /opt/hermes/hermes, HERMES_HOME a host temp dir bound at /srv/hermes-home (the test writes config.yaml and
+ * The gateway under the unit hermes generates, inside a systemd sandbox: dist/hermes bound read-only at
+ * /opt/hermes/hermes, HERMES_HOME a host temp dir bound at /srv/hermes-home (the test writes config.yaml and
  * .env there and reaches the control socket through it), the host's network shared so that the test talks to
- * 127.0.0.1:PORT directly and the gateway reaches receivers the test runs. No vitest import: the bench uses it.
+ * 127.0.0.1:PORT directly and the gateway reaches receivers the test runs. The unit runs dist/hermes, or, with
+ * `testPlatforms`, the same CLI from source with the test platforms registered (test/gateway/harness.ts under
+ * the project's Bun). No vitest import: the bench uses it.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { controlRequest } from "../../src/gateway/control.ts";
 import { sign } from "../../src/platforms/webhook/signature.ts";
 import {
+  type Bind,
   generatedUnit,
-  NO_SD_NOTIFY_DROP_IN,
+  restartBySignal,
   SANDBOX_BINARY,
   SANDBOX_HOME,
   Sandbox,
-  speaksSdNotify,
   timingDropIn,
   UNIT_NAME,
+  startToReadyMs as unitStartToReadyMs,
   until,
+  waitAutoRestart as waitUnitAutoRestart,
   writeHome,
 } from "./harness.ts";
 
-export const BINARY = join(import.meta.dirname, "..", "..", "dist", "hermes");
+const ROOT = join(import.meta.dirname, "..", "..");
+export const BINARY = join(ROOT, "dist", "hermes");
 export const SECRET = "3f9a1c7e5b2d8f4a6c0e9b7d5f3a1c8e";
 /** RestartSec of the test drop-in. */
 export const RESTART_SEC = 2;
+
+/**
+ * The unit's program with `testPlatforms`: test/systemd/hermes-test-platforms.sh, which execs the project's Bun
+ * on test/gateway/harness.ts (exec keeps the pid, so NotifyAccess=main still names the gateway). It is passed to
+ * install-service as --binary, so the unit is still the generated one.
+ */
+export const SANDBOX_TEST_PLATFORMS = "/opt/hermes/hermes-test-platforms";
+
+/**
+ * What the test-platform program needs, read-only: the wrapper, the source tree (its node_modules link
+ * resolves through the sandbox's read-only view of the host's root) and the real Bun executable, not the
+ * node_modules/.bin link, so that the process is Bun itself.
+ */
+function testPlatformBinds(): Bind[] {
+  return [
+    { source: join(import.meta.dirname, "hermes-test-platforms.sh"), target: SANDBOX_TEST_PLATFORMS },
+    { source: ROOT, target: "/opt/hermes-src" },
+    { source: realpathSync(join(ROOT, "node_modules", ".bin", "bun")), target: "/opt/bun/bun" },
+  ].map((b) => ({ ...b, readOnly: true }));
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -72,6 +97,10 @@ export interface GatewayUnitOptions {
   maxLifeS?: number;
   /** drain_timeout of the config, in seconds: TimeoutStopSec is set above drain + 10 s. */
   drainS?: number;
+  /** Run the CLI with the test platforms (test/gateway/test-platforms.ts) instead of dist/hermes. */
+  testPlatforms?: boolean;
+  /** More host paths to bind into the sandbox (below /opt or /srv, which are tmpfs there). */
+  binds?: Bind[];
 }
 
 export class GatewayUnit {
@@ -80,9 +109,8 @@ export class GatewayUnit {
     /** HERMES_HOME on the host (it is /srv/hermes-home inside). */
     readonly home: string,
     readonly port: number,
-    readonly unitSource: "install-service" | "temporary",
-    /** Whether the unit runs as generated (Type=notify) or with the temporary Type=simple drop-in. */
-    readonly notify: boolean,
+    /** The unit file as install-service generated it (the test drop-in comes on top). */
+    readonly unitText: string,
   ) {}
 
   static async create(options: GatewayUnitOptions): Promise<GatewayUnit> {
@@ -102,21 +130,23 @@ export class GatewayUnit {
         binds: [
           { source: BINARY, target: SANDBOX_BINARY, readOnly: true },
           { source: home, target: SANDBOX_HOME },
+          ...(options.testPlatforms ? testPlatformBinds() : []),
+          ...(options.binds ?? []),
         ],
       });
-      const unit = await generatedUnit(sb);
-      const notify = speaksSdNotify(BINARY);
-      const dropIns: Record<string, string> = {
+      // With the test platforms, that program renders its own unit: only it can lint a config that names them.
+      const unit = await generatedUnit(
+        sb,
+        options.testPlatforms ? { hermes: SANDBOX_TEST_PLATFORMS, execStart: SANDBOX_TEST_PLATFORMS } : {},
+      );
+      await sb.writeUnit(UNIT_NAME, unit, {
         "50-test-timings.conf": timingDropIn({ timeoutStopS: (options.drainS ?? 2) + 10 + 5 }),
-      };
-      // TODO(sd_notify): remove with NO_SD_NOTIFY_DROP_IN once hermes sends READY=1 and WATCHDOG=1.
-      if (!notify) dropIns["90-TEMPORARY-no-sd-notify.conf"] = NO_SD_NOTIFY_DROP_IN;
-      await sb.writeUnit(UNIT_NAME, unit.text, dropIns);
+      });
       // Enabled as install-service leaves it: multi-user.target then holds it, so a stopped unit keeps its
       // state (ExecMainStatus, NRestarts) instead of being unloaded.
       const enable = await sb.systemctl("enable", UNIT_NAME);
       if (enable.code !== 0) throw new Error(`systemctl enable failed: ${enable.stderr.trim()}`);
-      return new GatewayUnit(sb, home, port, unit.source, notify);
+      return new GatewayUnit(sb, home, port, unit);
     } catch (error) {
       await sb?.stop();
       rmSync(home, { recursive: true, force: true });
@@ -229,70 +259,20 @@ ${options.agent ?? ""}platforms:
 ${options.platforms ?? ""}`;
 }
 
-export interface RestartTiming {
-  /** Signal → the old process exited (its drain and shutdown). */
-  exitMs: number;
-  /** Old exit → new process started (RestartSec plus systemd's timer slack). */
-  restartDelayMs: number;
-  /** New process started → active (READY under Type=notify; the fork under the Type=simple stand-in). */
-  readyMs: number;
-  /** Signal → active again, minus the drain (exitMs) and RestartSec: what a restart costs beyond policy. */
-  overheadMs: number;
-}
-
 /**
- * Sends SIGUSR1 to the main process (`systemctl kill`) and follows the restart: the old run's exit status is read
- * while the unit waits RestartSec, then the new run's timestamps once it is up. Every time comes from systemd's
- * clock (the journal's line for the signal, the unit's *TimestampMonotonic properties).
+ * Sends SIGUSR1 to the gateway's main process and follows the restart (harness.ts `restartBySignal`); up means
+ * active with a new main process that answers on its control socket.
  */
-export async function signalRestart(gu: GatewayUnit): Promise<{
-  exited: Record<string, string>;
-  up: { unit: UnitState; gateway: GatewayStatus };
-  timing: RestartTiming;
-}> {
-  const before = await gu.state();
-  const sentLines = async () =>
-    (await gu.sb.journalEntries(UNIT_NAME)).filter((e) =>
-      /Sent signal SIGUSR1 to main process/.test(e.message),
-    );
-  const earlier = (await sentLines()).length;
-  const kill = await gu.systemctl("kill", "--kill-who=main", "-s", "SIGUSR1");
-  if (kill.code !== 0) throw new Error(`systemctl kill failed: ${kill.stderr.trim()}`);
-  const exited = await waitAutoRestart(gu);
-  const up = await gu.waitUp({ notPid: before.MainPID });
-  const after = await gu.show(["ExecMainStartTimestampMonotonic", "ActiveEnterTimestampMonotonic"]);
-  const sent = await until("the journal line of the signal", async () => (await sentLines())[earlier], 5_000);
-  const sentUs = sent.monotonicUs;
-  const exitUs = Number(exited.ExecMainExitTimestampMonotonic);
-  const startUs = Number(after.ExecMainStartTimestampMonotonic);
-  const activeUs = Number(after.ActiveEnterTimestampMonotonic);
-  return {
-    exited,
-    up,
-    timing: {
-      exitMs: (exitUs - sentUs) / 1000,
-      restartDelayMs: (startUs - exitUs) / 1000,
-      readyMs: (activeUs - startUs) / 1000,
-      overheadMs: (activeUs - exitUs) / 1000 - RESTART_SEC * 1000,
-    },
-  };
+export function signalRestart(gu: GatewayUnit) {
+  return restartBySignal(gu.sb, UNIT_NAME, RESTART_SEC, (notPid) => gu.waitUp({ notPid }));
 }
 
-/** Waits for the unit to sit in auto-restart (RestartSec), and returns the finished run's status. */
+/** Waits for the gateway's unit to sit in auto-restart (RestartSec), and returns the finished run's status. */
 export function waitAutoRestart(gu: GatewayUnit, timeoutMs = 20_000): Promise<Record<string, string>> {
-  return until(
-    "the unit to wait RestartSec before restarting",
-    async () => {
-      const s = await gu.show([...STATE_PROPS, "ExecMainExitTimestampMonotonic"]);
-      return s.SubState === "auto-restart" ? s : undefined;
-    },
-    timeoutMs,
-    50,
-  );
+  return waitUnitAutoRestart(gu.sb, UNIT_NAME, timeoutMs);
 }
 
-/** Process start → active, as systemd timed it (READY=1 under Type=notify). */
-export async function startToReadyMs(gu: GatewayUnit): Promise<number> {
-  const s = await gu.show(["ExecMainStartTimestampMonotonic", "ActiveEnterTimestampMonotonic"]);
-  return (Number(s.ActiveEnterTimestampMonotonic) - Number(s.ExecMainStartTimestampMonotonic)) / 1000;
+/** Process start → active of the gateway's unit, as systemd timed it (READY=1). */
+export function startToReadyMs(gu: GatewayUnit): Promise<number> {
+  return unitStartToReadyMs(gu.sb, UNIT_NAME);
 }

@@ -1,11 +1,12 @@
 /**
- * The compiled gateway under the real systemd, through the unit hermes generates plus a drop-in with short
- * timings (RestartSec=2, WatchdogSec=3, TimeoutStopSec=drain+15). Each scenario boots its own sandbox, so
- * NRestarts, Result and the journal belong to that scenario alone. Assertions read `systemctl show` and the
- * journal; the host reaches the gateway's HTTP port (shared network) and its control socket (bound home).
+ * The compiled gateway under the real systemd, through the unit `hermes install-service --system --dry-run`
+ * generates plus a drop-in with short timings (RestartSec=2, WatchdogSec=3, TimeoutStopSec=drain+15); the
+ * watchdog scenario runs the same CLI from source with the test platforms, through the unit generated for it
+ * (--binary). Each scenario boots its own sandbox, so NRestarts, Result and the journal belong to that scenario
+ * alone. Assertions read `systemctl show` and the journal; the host reaches the gateway's HTTP port (shared
+ * network) and its control socket (bound home).
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -16,7 +17,6 @@ import {
   GatewayUnit,
   type GatewayUnitOptions,
   RESTART_SEC,
-  type RestartTiming,
   SECRET,
   signalRestart,
   startToReadyMs,
@@ -24,12 +24,12 @@ import {
   webhookConfig,
 } from "./gateway-unit.ts";
 import {
+  type RestartTiming,
   SANDBOX_BINARY,
   SANDBOX_HOME,
   Sandbox,
   sandboxUnavailable,
   sleep,
-  speaksSdNotify,
   startTimeOf,
   stopAllSandboxes,
   UNIT_NAME,
@@ -37,21 +37,16 @@ import {
 } from "./harness.ts";
 
 const unavailable = sandboxUnavailable() ?? (existsSync(BINARY) ? undefined : `${BINARY} is not built`);
-const notify = unavailable ? false : speaksSdNotify(BINARY);
-const installServiceBuilt = unavailable
-  ? false
-  : !/not built yet/.test(spawnSync(BINARY, ["install-service", "--help"], { encoding: "utf8" }).stdout);
 if (unavailable) console.log(`systemd gateway scenarios skipped: ${unavailable}`);
-else {
-  // TODO(sd_notify), TODO(install-service): these notes go away with the temporary fallbacks.
-  if (!notify)
-    console.log(
-      "dist/hermes does not send sd_notify yet: the scenarios run the unit with a TEMPORARY Type=simple, WatchdogSec=0 drop-in, and the watchdog scenario is skipped",
-    );
-  if (!installServiceBuilt)
-    console.log(
-      "hermes install-service is not built yet: the scenarios run a TEMPORARY stand-in unit, and the install-service scenario is skipped",
-    );
+
+/** Fields of /proc/PID/task/TID/stat after the command name: [0] the state, [11] utime in clock ticks. */
+function threadStat(pid: number, tid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
 }
 
 /** How long the tests watch for a restart that must not happen. */
@@ -75,10 +70,9 @@ afterEach(async (context) => {
   await stopAllSandboxes();
 });
 
-function printTiming(what: string, ready: number, restart: RestartTiming, notify: boolean): void {
-  const readiness = notify ? `${ready.toFixed(1)} ms` : "n/a (Type=simple stand-in: active at fork)";
+function printTiming(what: string, ready: number, restart: RestartTiming): void {
   console.log(
-    `[systemd timing] ${what}: start → READY ${readiness}; SIGUSR1 → exit ${restart.exitMs.toFixed(1)} ms, exit → new process ${restart.restartDelayMs.toFixed(1)} ms (RestartSec ${RESTART_SEC * 1000}), new process → active ${restart.readyMs.toFixed(1)} ms; restart overhead beyond drain and RestartSec ${restart.overheadMs.toFixed(1)} ms`,
+    `[systemd timing] ${what}: start → READY ${ready.toFixed(1)} ms; SIGUSR1 → exit ${restart.exitMs.toFixed(1)} ms, exit → new process ${restart.restartDelayMs.toFixed(1)} ms (RestartSec ${RESTART_SEC * 1000}), new process → active ${restart.readyMs.toFixed(1)} ms; restart overhead beyond drain and RestartSec ${restart.overheadMs.toFixed(1)} ms`,
   );
 }
 
@@ -88,25 +82,29 @@ const stoppedLines = (journal: string[], code: number) =>
 describe.skipIf(unavailable !== undefined)(
   `the gateway under systemd${unavailable ? ` (skipped: ${unavailable})` : ""}`,
   () => {
-    it.skipIf(!installServiceBuilt)(
-      `0. the generated unit loads cleanly in this systemd, exposure at most 4.0${installServiceBuilt ? "" : " (skipped: hermes install-service is not built yet)"}`,
-      async () => {
-        const gu = await gatewayUnit({
-          name: "gw-verify",
-          config: webhookConfig({ replyUrl: "http://127.0.0.1:9/" }),
-        });
-        expect(gu.unitSource).toBe("install-service");
-        // Unknown keys and parse errors exit 0 too: any output at all is a failure (findings §6).
-        expect(await gu.sb.exec(["systemd-analyze", "verify", "--man=no", UNIT_NAME])).toEqual({
-          code: 0,
-          stdout: "",
-          stderr: "",
-        });
-        const security = await gu.sb.exec(["systemd-analyze", "security", "--no-pager", UNIT_NAME]);
-        const exposure = Number(/Overall exposure level for \S+: ([\d.]+)/.exec(security.stdout)?.[1]);
-        expect(exposure).toBeLessThanOrEqual(4.0);
-      },
-    );
+    it("0. the generated unit loads cleanly in this systemd (Type=notify, NotifyAccess=main), exposure at most 4.0", async () => {
+      const gu = await gatewayUnit({
+        name: "gw-verify",
+        config: webhookConfig({ replyUrl: "http://127.0.0.1:9/" }),
+      });
+      expect(gu.unitText.startsWith("# Written by hermes install-service")).toBe(true);
+      expect(gu.unitText).toMatch(/^ExecStart=\/opt\/hermes\/hermes gateway run$/m);
+      // Unknown keys and parse errors exit 0 too: any output at all is a failure (findings §6).
+      expect(await gu.sb.exec(["systemd-analyze", "verify", "--man=no", UNIT_NAME])).toEqual({
+        code: 0,
+        stdout: "",
+        stderr: "",
+      });
+      expect(await gu.show(["Type", "NotifyAccess", "Restart"])).toEqual({
+        Type: "notify",
+        NotifyAccess: "main",
+        Restart: "always",
+      });
+      const security = await gu.sb.exec(["systemd-analyze", "security", "--no-pager", UNIT_NAME]);
+      const exposure = Number(/Overall exposure level for \S+: ([\d.]+)/.exec(security.stdout)?.[1]);
+      console.log(`[systemd] exposure of the generated system unit: ${exposure}`);
+      expect(exposure).toBeLessThanOrEqual(4.0);
+    });
 
     it("1. a token removed from .env: the restarted gateway runs degraded, is not restarted, and the webhook answers", async () => {
       const r = await receiver();
@@ -186,7 +184,7 @@ describe.skipIf(unavailable !== undefined)(
         3,
       );
       expect(journal.some((l) => /Failed with result/.test(l))).toBe(false);
-      printTiming("restart", ready, bySignal.timing, gu.notify);
+      printTiming("restart", ready, bySignal.timing);
     });
 
     it("3. a restart with a stuck agent: exits by the deadline, restarted, nothing left in the unit's cgroup", async () => {
@@ -240,28 +238,77 @@ describe.skipIf(unavailable !== undefined)(
       expect(stoppedLines(await gu.journal(), 75)).toHaveLength(1);
     });
 
-    it.skipIf(!notify)(
-      `4. a wedged process: the watchdog kills it with SIGABRT (Result=watchdog) and systemd restarts it${notify ? "" : " (skipped: dist/hermes does not send sd_notify yet)"}`,
-      async () => {
-        const gu = await gatewayUnit({
-          name: "gw-watchdog",
-          config: webhookConfig({ replyUrl: "http://127.0.0.1:9/" }),
-        });
-        const first = await gu.start();
-        // A stopped process sends no WATCHDOG=1; systemd's SIGABRT comes with a SIGCONT, so it ends the process.
-        process.kill(await gu.hostMainPid(), "SIGSTOP");
-        const exited = await waitAutoRestart(gu, 30_000);
-        expect(exited.Result).toBe("watchdog");
-        const up = await gu.waitUp({ notPid: first.unit.MainPID });
-        expect(up.unit.NRestarts).toBe("1");
-        const journal = await gu.journal();
-        expect(journal.some((l) => /Watchdog timeout \(limit 3s\)!/.test(l))).toBe(true);
-        expect(journal.some((l) => /Killing process \d+ \(hermes\) with signal SIGABRT/.test(l))).toBe(true);
-      },
-    );
+    it("4. a wedged main event loop: the watchdog kills it with SIGABRT (Result=watchdog) and systemd restarts it", async () => {
+      // The unit runs the CLI with the test platforms (install-service --binary), so the `wedge` platform can
+      // busy-loop the main thread on SIGUSR2. Only the main event loop stops: the process stays runnable, its
+      // other threads run on. A watchdog fed from any other thread would keep it alive, and the test would fail.
+      const gu = await gatewayUnit({
+        name: "gw-watchdog",
+        testPlatforms: true,
+        config: webhookConfig({
+          replyUrl: "http://127.0.0.1:9/",
+          platforms: "  wedge:\n    allowed_users: [1]\n",
+        }),
+        env: `WEBHOOK_SECRET=${SECRET}\nWEDGE_TOKEN=test-token\n`,
+      });
+      expect(gu.unitText).toMatch(/^ExecStart=\/opt\/hermes\/hermes-test-platforms gateway run$/m);
+      const first = await gu.start();
+      expect(first.gateway.platforms.wedge?.state).toBe("connected");
+      // Fed while the loop turns: systemd records the pings (the generated unit with the drop-in's 3 s on top),
+      // and the process outlives WatchdogSec with no restart.
+      const lastPing = async () =>
+        Number((await gu.show(["WatchdogTimestampMonotonic"])).WatchdogTimestampMonotonic);
+      const firstPing = await lastPing();
+      expect((await gu.show(["WatchdogUSec"])).WatchdogUSec).toBe("3s");
+      await sleep(4_000);
+      expect(await gu.state()).toMatchObject({
+        ActiveState: "active",
+        NRestarts: "0",
+        MainPID: first.unit.MainPID,
+      });
+      expect(await lastPing()).toBeGreaterThan(firstPing);
+
+      const pid = await gu.hostMainPid();
+      // The wrapper exec'd Bun: the unit's main process, the one NotifyAccess=main listens to, is the gateway.
+      expect(readFileSync(`/proc/${pid}/comm`, "utf8").trim()).toBe("bun");
+      expect((await gu.systemctl("kill", "--kill-who=main", "-s", "SIGUSR2")).code).toBe(0);
+      // Wedged, not stopped: the main thread keeps burning CPU, no thread is stopped, and the loop answers nothing.
+      const cpu = () => Number(threadStat(pid, pid)?.[11]);
+      const before = await until(
+        "the main thread to spin",
+        () => threadStat(pid, pid)?.[0] === "R" && cpu(),
+        5_000,
+      );
+      await until("the main thread's CPU time to grow", () => cpu() > before, 5_000);
+      const threads = readdirSync(`/proc/${pid}/task`).map((tid) => threadStat(pid, Number(tid))?.[0]);
+      expect(threads.length).toBeGreaterThan(1);
+      expect(threads.filter((state) => state === "T" || state === "t")).toEqual([]);
+      await expect(
+        fetch(`http://127.0.0.1:${gu.port}/healthz`, { signal: AbortSignal.timeout(1_000) }),
+      ).rejects.toThrow();
+
+      const exited = await waitAutoRestart(gu, 30_000);
+      expect(exited).toMatchObject({ Result: "watchdog", ExecMainCode: "2", ExecMainStatus: "6" });
+      const up = await gu.waitUp({ notPid: first.unit.MainPID, timeoutMs: 30_000 });
+      expect(up.unit).toMatchObject({ ActiveState: "active", NRestarts: "1" });
+      expect(up.gateway.platforms.wedge?.state).toBe("connected");
+      const journal = await gu.journal();
+      expect(journal.filter((l) => /Watchdog timeout \(limit 3s\)!/.test(l))).toHaveLength(1);
+      expect(
+        journal.some((l) =>
+          new RegExp(`Killing process ${first.unit.MainPID} \\(\\S+\\) with signal SIGABRT`).test(l),
+        ),
+      ).toBe(true);
+      expect(journal.some((l) => /Failed with result 'watchdog'/.test(l))).toBe(true);
+    });
 
     it("5. a config.yaml that does not parse: exit 78, not restarted, and systemctl status says why", async () => {
-      const gu = await gatewayUnit({ name: "gw-config", config: () => "gateway: [\n" });
+      // Installed over a good config (install-service refuses one that does not parse), broken afterwards.
+      const gu = await gatewayUnit({
+        name: "gw-config",
+        config: webhookConfig({ replyUrl: "http://127.0.0.1:9/" }),
+      });
+      writeFileSync(join(gu.home, "config.yaml"), "gateway: [\n", { mode: 0o600 });
       await gu.systemctl("start", "--no-block");
       const failed = await until(
         "the unit to fail",
@@ -295,12 +342,15 @@ describe.skipIf(unavailable !== undefined)(
         name: "gw-crash",
         config: webhookConfig({ replyUrl: "http://127.0.0.1:9/" }),
       });
-      // A broken home: state/ is a file, so every start crashes (exit 3), never 78.
+      // A broken home: state/ is a file, so every start fails with exit 73 (EX_CANTCREAT), which systemd retries;
+      // never 78, which it would not.
       writeFileSync(join(gu.home, "state"), "not a directory\n");
       await gu.systemctl("start", "--no-block");
       await until("three restarts", async () => Number((await gu.state()).NRestarts) >= 3, 30_000);
       const entries = await gu.sb.journalEntries(UNIT_NAME);
-      const exits = entries.filter((e) => /Main process exited, code=exited, status=3\//.test(e.message));
+      const exits = entries.filter((e) =>
+        /Main process exited, code=exited, status=73\/CANTCREAT/.test(e.message),
+      );
       const restarts = entries.filter((e) =>
         /Scheduled restart job, restart counter is at \d+/.test(e.message),
       );
@@ -314,8 +364,12 @@ describe.skipIf(unavailable !== undefined)(
         expect(gap).toBeLessThanOrEqual(RESTART_SEC * 1000 + RESTART_SLACK_MS);
       }
       expect(
-        entries.some((e) => e.message.startsWith("hermes: ") && e.message.includes("/srv/hermes-home/state")),
-      ).toBe(true);
+        entries.filter(
+          (e) =>
+            e.message ===
+            "hermes: the gateway cannot start: /srv/hermes-home/state is not a directory, and hermes keeps a directory there",
+        ).length,
+      ).toBeGreaterThanOrEqual(3);
       rmSync(join(gu.home, "state"));
       const { unit } = await gu.waitUp({ timeoutMs: 15_000 });
       expect(unit).toMatchObject({ ActiveState: "active", Result: "success" });
@@ -389,47 +443,52 @@ describe.skipIf(unavailable !== undefined)(
       expect((await fetch(`http://127.0.0.1:${gu.port}/healthz`)).status).toBe(200);
     });
 
-    it.skipIf(!installServiceBuilt)(
-      `9. install-service --system on a fresh tree: enabled, started, READY, reported by gateway status; uninstall-service removes it${installServiceBuilt ? "" : " (skipped: hermes install-service is not built yet)"}`,
-      async () => {
-        const home = mkdtempSync(join(tmpdir(), "hermes-sd-"));
-        const port = await freePort();
-        writeFileSync(join(home, "config.yaml"), `gateway:\n  http: { listen: "127.0.0.1:${port}" }\n`, {
-          mode: 0o600,
+    it("9. install-service --system on a fresh tree: enabled, started, READY, reported by gateway status; uninstall-service removes it", async () => {
+      const home = mkdtempSync(join(tmpdir(), "hermes-sd-"));
+      const port = await freePort();
+      writeFileSync(join(home, "config.yaml"), `gateway:\n  http: { listen: "127.0.0.1:${port}" }\n`, {
+        mode: 0o600,
+      });
+      try {
+        const sb = await Sandbox.start({
+          name: "gw-install",
+          maxLifeS: 120,
+          shareNet: true,
+          tmpfs: ["/opt", "/srv"],
+          binds: [
+            { source: BINARY, target: SANDBOX_BINARY, readOnly: true },
+            { source: home, target: SANDBOX_HOME },
+          ],
         });
-        try {
-          const sb = await Sandbox.start({
-            name: "gw-install",
-            maxLifeS: 120,
-            shareNet: true,
-            tmpfs: ["/opt", "/srv"],
-            binds: [
-              { source: BINARY, target: SANDBOX_BINARY, readOnly: true },
-              { source: home, target: SANDBOX_HOME },
-            ],
-          });
-          const install = await sb.exec(
-            [SANDBOX_BINARY, "install-service", "--system", "--home", SANDBOX_HOME, "--run-as-user", "root"],
-            { timeoutMs: 90_000 },
-          );
-          expect(install.code, install.stderr).toBe(0);
-          expect((await sb.systemctl("is-enabled", UNIT_NAME)).stdout.trim()).toBe("enabled");
-          const { ActiveState, MainPID } = await sb.show(UNIT_NAME, ["ActiveState", "MainPID"]);
-          expect(ActiveState).toBe("active");
-          const status = await sb.exec([SANDBOX_BINARY, "gateway", "status", "--home", SANDBOX_HOME]);
-          expect(status.code).toBe(0);
-          expect(status.stdout).toContain(`pid ${MainPID}`);
-          const uninstall = await sb.exec([SANDBOX_BINARY, "uninstall-service", "--system"], {
-            timeoutMs: 60_000,
-          });
-          expect(uninstall.code, uninstall.stderr).toBe(0);
-          expect((await sb.exec(["test", "-e", `/etc/systemd/system/${UNIT_NAME}`])).code).not.toBe(0);
-          expect((await sb.show(UNIT_NAME, ["LoadState"])).LoadState).toBe("not-found");
-        } finally {
-          await stopAllSandboxes();
-          rmSync(home, { recursive: true, force: true });
-        }
-      },
-    );
+        const install = await sb.exec(
+          [SANDBOX_BINARY, "install-service", "--system", "--home", SANDBOX_HOME, "--run-as-user", "root"],
+          { timeoutMs: 90_000 },
+        );
+        expect(install.code, install.stderr).toBe(0);
+        expect((await sb.systemctl("is-enabled", UNIT_NAME)).stdout.trim()).toBe("enabled");
+        expect(install.stdout).toContain(`${UNIT_NAME} is installed, enabled and running`);
+        // Type=notify: active means systemd had READY=1 from the main process; STATUS= came with it.
+        const { ActiveState, MainPID, Type, StatusText } = await sb.show(UNIT_NAME, [
+          "ActiveState",
+          "MainPID",
+          "Type",
+          "StatusText",
+        ]);
+        expect({ ActiveState, Type }).toEqual({ ActiveState: "active", Type: "notify" });
+        expect(StatusText).toMatch(/^(running|degraded): /);
+        const status = await sb.exec([SANDBOX_BINARY, "gateway", "status", "--home", SANDBOX_HOME]);
+        expect(status.code).toBe(0);
+        expect(status.stdout).toContain(`pid ${MainPID}`);
+        const uninstall = await sb.exec([SANDBOX_BINARY, "uninstall-service", "--system"], {
+          timeoutMs: 60_000,
+        });
+        expect(uninstall.code, uninstall.stderr).toBe(0);
+        expect((await sb.exec(["test", "-e", `/etc/systemd/system/${UNIT_NAME}`])).code).not.toBe(0);
+        expect((await sb.show(UNIT_NAME, ["LoadState"])).LoadState).toBe("not-found");
+      } finally {
+        await stopAllSandboxes();
+        rmSync(home, { recursive: true, force: true });
+      }
+    });
   },
 );

@@ -338,69 +338,24 @@ export const SANDBOX_HOME = "/srv/hermes-home";
 
 /**
  * The unit `hermes install-service --system --dry-run --home HOME --run-as-user root` generates, rendered inside
- * the sandbox so that ExecStart names the binary's path there.
- *
- * TODO(install-service): while `install-service` is not built, this falls back to TEMPORARY_UNIT below.
- * Once it is merged, delete TEMPORARY_UNIT and the fallback, so a broken command can never hide behind it.
+ * the sandbox by `hermes` (the compiled binary there), so that paths are the sandbox's. `execStart` is passed as
+ * `--binary`: the program the unit runs (default: that same binary). Never a hand-written unit: a broken
+ * install-service must fail the scenarios. `name` is install-service's --name (hermes-gateway-NAME.service).
  */
 export async function generatedUnit(
   sandbox: Sandbox,
-  options: { binary?: string; home?: string } = {},
-): Promise<{ text: string; source: "install-service" | "temporary" }> {
-  const binary = options.binary ?? SANDBOX_BINARY;
-  const home = options.home ?? SANDBOX_HOME;
-  const result = await sandbox.exec([
-    binary,
-    "install-service",
-    "--system",
-    "--dry-run",
-    "--home",
-    home,
-    "--run-as-user",
-    "root",
-  ]);
-  if (result.code === 0) return { text: result.stdout, source: "install-service" };
-  if (/not built yet/.test(result.stderr)) return { text: TEMPORARY_UNIT(binary, home), source: "temporary" };
-  throw new Error(`hermes install-service --dry-run failed (exit ${result.code}): ${result.stderr.trim()}`);
+  options: { hermes?: string; execStart?: string; home?: string; name?: string } = {},
+): Promise<string> {
+  const hermes = options.hermes ?? SANDBOX_BINARY;
+  const args = [hermes, "install-service", "--system", "--dry-run", "--home", options.home ?? SANDBOX_HOME];
+  args.push("--run-as-user", "root");
+  if (options.execStart) args.push("--binary", options.execStart);
+  if (options.name) args.push("--name", options.name);
+  const result = await sandbox.exec(args);
+  if (result.code !== 0)
+    throw new Error(`hermes install-service --dry-run failed (exit ${result.code}): ${result.stderr.trim()}`);
+  return result.stdout;
 }
-
-/** TODO(install-service): a stand-in written from SPEC §8, used only until install-service is merged. */
-const TEMPORARY_UNIT = (
-  binary: string,
-  home: string,
-) => `# TEMPORARY stand-in for hermes install-service output
-[Unit]
-Description=hermes messaging gateway
-Wants=network-online.target
-After=network-online.target
-StartLimitIntervalSec=0
-
-[Service]
-Type=notify
-NotifyAccess=main
-ExecStart=${binary} gateway run
-ExecReload=/bin/kill -HUP $MAINPID
-WorkingDirectory=${home}
-Environment=HERMES_HOME=${home}
-User=root
-Group=root
-Restart=always
-RestartSec=10
-SuccessExitStatus=75
-RestartForceExitStatus=75
-RestartPreventExitStatus=78
-WatchdogSec=60
-TimeoutStopSec=45
-KillMode=mixed
-ReadWritePaths=${home}
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=read-only
-PrivateTmp=yes
-
-[Install]
-WantedBy=multi-user.target
-`;
 
 /** Short timings for tests, as the findings recommend: the generated unit plus this drop-in, never a copy. */
 export function timingDropIn(options: { timeoutStopS: number }): string {
@@ -412,26 +367,101 @@ TimeoutStopSec=${options.timeoutStopS}
 `;
 }
 
-/**
- * Whether the binary speaks sd_notify: its bundled source then carries the READY=1 datagram (the Bun runtime
- * itself does not contain that string).
- *
- * TODO(sd_notify): once sd_notify is merged, delete this and NO_SD_NOTIFY_DROP_IN; the scenarios then always run
- * the generated Type=notify unit.
- */
-export function speaksSdNotify(binary: string): boolean {
-  return readFileSync(binary).includes("READY=1");
+export interface RestartTiming {
+  /** Signal → the old process exited (its drain and shutdown). */
+  exitMs: number;
+  /** Old exit → new process started (RestartSec plus systemd's timer slack). */
+  restartDelayMs: number;
+  /** New process started → active (READY=1 under Type=notify). */
+  readyMs: number;
+  /** Signal → active again, minus the drain (exitMs) and RestartSec: what a restart costs beyond policy. */
+  overheadMs: number;
 }
 
+const EXIT_PROPS = [
+  "ActiveState",
+  "SubState",
+  "MainPID",
+  "NRestarts",
+  "Result",
+  "ExecMainStatus",
+  "ExecMainCode",
+  "ExecMainExitTimestampMonotonic",
+];
+
 /**
- * TODO(sd_notify): TEMPORARY. Without READY=1 a Type=notify unit times out at start, and without WATCHDOG=1 the
- * watchdog kills it: until sd_notify is merged the scenarios run the unit as Type=simple with no watchdog.
+ * Sends SIGUSR1 to a unit's main process (`systemctl kill`) and follows the restart it leads to: the old run's
+ * exit status is read while the unit waits RestartSec, then the new run's timestamps once `waitUp` (given the old
+ * main pid) says it is up. Every time comes from systemd's clock (the journal's line for the signal, the unit's
+ * *TimestampMonotonic properties).
  */
-export const NO_SD_NOTIFY_DROP_IN = `# TEMPORARY until hermes sends READY=1 and WATCHDOG=1
-[Service]
-Type=simple
-WatchdogSec=0
-`;
+export async function restartBySignal<Up>(
+  sb: Sandbox,
+  unit: string,
+  restartSec: number,
+  waitUp: (notPid: string) => Promise<Up>,
+): Promise<{ exited: Record<string, string>; up: Up; timing: RestartTiming }> {
+  const { MainPID } = await sb.show(unit, ["MainPID"]);
+  const sentLines = async () =>
+    (await sb.journalEntries(unit)).filter((e) => /Sent signal SIGUSR1 to main process/.test(e.message));
+  const earlier = (await sentLines()).length;
+  const kill = await sb.systemctl("kill", "--kill-who=main", "-s", "SIGUSR1", unit);
+  if (kill.code !== 0) throw new Error(`systemctl kill failed: ${kill.stderr.trim()}`);
+  const exited = await waitAutoRestart(sb, unit);
+  const up = await waitUp(MainPID!);
+  const after = await sb.show(unit, ["ExecMainStartTimestampMonotonic", "ActiveEnterTimestampMonotonic"]);
+  const sent = await until("the journal line of the signal", async () => (await sentLines())[earlier], 5_000);
+  const exitUs = Number(exited.ExecMainExitTimestampMonotonic);
+  const startUs = Number(after.ExecMainStartTimestampMonotonic);
+  const activeUs = Number(after.ActiveEnterTimestampMonotonic);
+  return {
+    exited,
+    up,
+    timing: {
+      exitMs: (exitUs - sent.monotonicUs) / 1000,
+      restartDelayMs: (startUs - exitUs) / 1000,
+      readyMs: (activeUs - startUs) / 1000,
+      overheadMs: (activeUs - exitUs) / 1000 - restartSec * 1000,
+    },
+  };
+}
+
+/** Waits for a unit to sit in auto-restart (RestartSec), and returns the finished run's status. */
+export function waitAutoRestart(
+  sb: Sandbox,
+  unit: string,
+  timeoutMs = 20_000,
+): Promise<Record<string, string>> {
+  return until(
+    `${unit} to wait RestartSec before restarting`,
+    async () => {
+      const s = await sb.show(unit, EXIT_PROPS);
+      return s.SubState === "auto-restart" ? s : undefined;
+    },
+    timeoutMs,
+    50,
+  );
+}
+
+/** Waits until a unit is active and running with a main process other than `notPid`. */
+export function waitActive(sb: Sandbox, unit: string, notPid?: string, timeoutMs = 20_000) {
+  return until(
+    `${unit} to be active`,
+    async () => {
+      const s = await sb.show(unit, ["ActiveState", "SubState", "MainPID"]);
+      const up = s.ActiveState === "active" && s.SubState === "running" && s.MainPID !== "0";
+      return up && s.MainPID !== notPid ? s : undefined;
+    },
+    timeoutMs,
+    50,
+  );
+}
+
+/** Process start → active, as systemd timed it (READY=1 under Type=notify). */
+export async function startToReadyMs(sb: Sandbox, unit: string): Promise<number> {
+  const s = await sb.show(unit, ["ExecMainStartTimestampMonotonic", "ActiveEnterTimestampMonotonic"]);
+  return (Number(s.ActiveEnterTimestampMonotonic) - Number(s.ExecMainStartTimestampMonotonic)) / 1000;
+}
 
 /** Makes a host directory usable as HERMES_HOME (0700, files 0600). */
 export function writeHome(dir: string, files: Record<string, string>): void {

@@ -51,8 +51,11 @@ function threadStat(pid: number, tid: number): string[] | undefined {
 
 /** How long the tests watch for a restart that must not happen. */
 const OBSERVE_MS = 4_000;
-/** Slack on RestartSec: systemd's timers fire up to 250 ms late (sd-event's default accuracy). */
-const RESTART_SLACK_MS = 300;
+/**
+ * The upper bound on a restart gap only tells "restarted at the fixed RestartSec" from "backed off or gave up";
+ * systemd's timers fire up to 250 ms late, and a loaded machine adds more, so it is kept loose.
+ */
+const RESTART_GAP_MAX_MS = 2 * RESTART_SEC * 1000;
 
 const units: GatewayUnit[] = [];
 async function gatewayUnit(options: GatewayUnitOptions): Promise<GatewayUnit> {
@@ -361,7 +364,7 @@ describe.skipIf(unavailable !== undefined)(
       expect(gaps).toHaveLength(3);
       for (const gap of gaps) {
         expect(gap).toBeGreaterThanOrEqual(RESTART_SEC * 1000);
-        expect(gap).toBeLessThanOrEqual(RESTART_SEC * 1000 + RESTART_SLACK_MS);
+        expect(gap).toBeLessThan(RESTART_GAP_MAX_MS);
       }
       expect(
         entries.filter(

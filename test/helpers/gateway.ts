@@ -1,11 +1,13 @@
 /** Starting real gateway processes for tests: the compiled binary, or the harness with test platforms (bun). */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach } from "vitest";
 import { controlRequest } from "../../src/gateway/control.ts";
 import { BINARY, cleanEnv, ROOT } from "./cli.ts";
+import { freePort, waitFor } from "./wait.ts";
+
+export { freePort, waitFor };
 
 const BUN = join(ROOT, "node_modules", ".bin", "bun");
 const HARNESS = join(ROOT, "test", "gateway", "harness.ts");
@@ -15,17 +17,6 @@ afterEach(() => {
   for (const child of running) child.kill("SIGKILL");
   running.clear();
 });
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Exit {
   code: number | null;
@@ -92,29 +83,6 @@ export function startGateway(options: {
   });
   child.stderr!.on("data", (chunk: Buffer) => gw.stderr.push(chunk.toString("utf8")));
   return gw;
-}
-
-/** Polls `check` until it returns a value (not undefined/false), or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 export interface Status {

@@ -7,11 +7,14 @@
  * the project's Bun). No vitest import: the bench uses it.
  */
 import { mkdtempSync, realpathSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { controlRequest } from "../../src/gateway/control.ts";
 import { sign } from "../../src/platforms/webhook/signature.ts";
+import { freePort } from "../helpers/wait.ts";
+
+export { freePort };
+
 import {
   type Bind,
   generatedUnit,
@@ -51,17 +54,6 @@ function testPlatformBinds(): Bind[] {
     { source: ROOT, target: "/opt/hermes-src" },
     { source: realpathSync(join(ROOT, "node_modules", ".bin", "bun")), target: "/opt/bun/bun" },
   ].map((b) => ({ ...b, readOnly: true }));
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface UnitState {

@@ -19,6 +19,9 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { sleep, waitFor } from "../helpers/wait.ts";
+
+export { sleep };
 
 export const SANDBOX_SH = join(import.meta.dirname, "sandbox.sh");
 
@@ -63,32 +66,13 @@ export function sandboxUnavailable(): string | undefined {
   return check.status === 0 ? undefined : check.stdout.trim() || check.stderr.trim();
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** Polls `check` until it returns a value (not undefined/false); throws after `timeoutMs` saying what it waited for. */
-export async function until<T>(
+export const until = <T>(
   what: string,
   check: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs: number,
   everyMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-      last = undefined;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`,
-      );
-    await sleep(everyMs);
-  }
-}
+): Promise<T> => waitFor(what, check, timeoutMs, everyMs);
 
 /** Runs a command with a bound on its life: past `timeoutMs` it is SIGKILLed and the promise rejects. */
 function run(cmd: string, args: string[], options: { timeoutMs: number; input?: string }): Promise<Run> {

@@ -8,12 +8,16 @@ export function command<const A extends ArgsDef>(def: {
   name: string;
   description: string;
   args?: A;
-  run(args: Record<string, unknown> & { _: string[] }): number | Promise<number>;
+  /** `rawArgs`: the command's arguments as given, for options that may be repeated (citty keeps the last). */
+  run(
+    args: Record<string, unknown> & { _: string[] },
+    context: { rawArgs: string[] },
+  ): number | Promise<number>;
 }): CommandDef {
   return defineCommand({
     meta: { name: `hermes ${def.name}`, description: def.description },
     args: { ...(def.args ?? {}), ...globalArgs } as ArgsDef,
-    run: ({ args }) => def.run(args as Record<string, unknown> & { _: string[] }),
+    run: ({ args, rawArgs }) => def.run(args as Record<string, unknown> & { _: string[] }, { rawArgs }),
   });
 }
 

@@ -68,6 +68,8 @@ export interface Location {
 }
 
 export interface LoadResult {
+  /** HERMES_HOME: where `cron/jobs.json` and the state files are, whichever config file was read. */
+  home: string;
   configFile: SourceFile;
   envFile: SourceFile;
   /** The parsed `.env`, when there is one. */
@@ -114,7 +116,7 @@ export function loadConfig(options: LoadOptions): LoadResult {
     );
   }
   const env = new Environment(options.env, dotenv ? { path: envFile.path, file: dotenv } : undefined);
-  return new Loader(configFile, envFile, dotenv, env, diagnostics).load(configText);
+  return new Loader(resolve(options.home), configFile, envFile, dotenv, env, diagnostics).load(configText);
 }
 
 function sourceFile(path: string, explicit: boolean): SourceFile {
@@ -204,6 +206,7 @@ class Loader {
   readonly #reported = new Set<string>();
 
   constructor(
+    readonly home: string,
     readonly configFile: SourceFile,
     readonly envFile: SourceFile,
     readonly dotenv: EnvFile | undefined,
@@ -236,6 +239,7 @@ class Loader {
       );
     }
     const result: LoadResult = {
+      home: this.home,
       configFile: this.configFile,
       envFile: this.envFile,
       dotenv: this.dotenv,

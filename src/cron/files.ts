@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
+import { formatDuration } from "../config/duration.ts";
 import { job as jobSchema } from "../config/schema.ts";
 import { ensureDir, writeFileAtomic } from "../fs/atomic.ts";
 import { type CronStateFile, emptyJobState, type JobConfig, type JobState, type JobsFile } from "./types.ts";
@@ -38,9 +39,9 @@ export function readJobsFile(home: string, options: { keepAside?: boolean } = {}
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return { ok: true, jobs: [] };
     return { ok: false, path, message: `cannot read ${path}: ${(error as Error).message}` };
   }
-  const problem = validate(text);
-  if (problem === undefined) return { ok: true, jobs: (JSON.parse(text) as JobsFile).jobs };
-  const message = `${path} is not a valid jobs file: ${problem}`;
+  const checked = validate(text);
+  if (typeof checked !== "string") return { ok: true, jobs: checked };
+  const message = `${path} is not a valid jobs file: ${checked}`;
   if (!options.keepAside) return { ok: false, path, message };
   const keptAs = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   try {
@@ -51,15 +52,18 @@ export function readJobsFile(home: string, options: { keepAside?: boolean } = {}
   }
 }
 
-function validate(text: string): string | undefined {
+/** The jobs as the schema reads them (defaults applied, durations in ms), or what is wrong. */
+function validate(text: string): JobConfig[] | string {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (error) {
-    return (error as Error).message;
+    // Some runtimes quote the text around the error; the file may hold a token in a command line.
+    return (error as Error).message.replace(/, ".*is not valid JSON$/s, " (not valid JSON)");
   }
   if (typeof data !== "object" || data === null || !Array.isArray((data as { jobs?: unknown }).jobs))
     return 'expected {"version": 1, "jobs": [...]}';
+  const jobs: JobConfig[] = [];
   for (const [i, entry] of (data as { jobs: unknown[] }).jobs.entries()) {
     const result = v.safeParse(jobSchema, entry);
     if (!result.success) {
@@ -67,14 +71,25 @@ function validate(text: string): string | undefined {
       const key = issue.path?.map((p) => String(p.key)).join(".");
       return `jobs[${i}]${key ? `.${key}` : ""}: ${issue.message}`;
     }
+    jobs.push(result.output);
   }
-  return undefined;
+  return jobs;
+}
+
+/**
+ * A job as `cron/jobs.json` holds it: the timeout is a duration as config.yaml spells it (`10m`), since a bare
+ * number there means seconds and the schema reads the file like config.yaml.
+ */
+export function jobForFile(job: JobConfig): Omit<JobConfig, "timeout"> & { timeout: string } {
+  return { ...job, timeout: formatDuration(job.timeout) };
 }
 
 export function writeJobsFile(home: string, jobs: JobConfig[]): void {
   const { dir, jobs: path } = cronPaths(home);
   ensureDir(dir);
-  const file: JobsFile = { version: 1, jobs };
+  const file = { version: 1, jobs: jobs.map(jobForFile) } satisfies Omit<JobsFile, "jobs"> & {
+    jobs: unknown[];
+  };
   writeFileAtomic(path, `${JSON.stringify(file, null, 2)}\n`);
 }
 

@@ -53,6 +53,7 @@ const CONFIG_RULES: Omit<RuleInfo, "command">[] = [
   },
   { id: "invalid-cron", severity: "error", summary: "a job schedule that cannot be parsed" },
   { id: "timezone-invalid", severity: "error", summary: "a time zone that is not an IANA name" },
+  { id: "jobs-file-invalid", severity: "error", summary: "cron/jobs.json cannot be read" },
   { id: "target-unknown", severity: "error", summary: "a delivery target that names no platform or no chat" },
   {
     id: "target-disabled",

@@ -42,6 +42,8 @@ afterEach(() => {
 export interface HomeFiles {
   config?: string;
   env?: string;
+  /** `cron/jobs.json`, the jobs `hermes cron add` manages. */
+  jobs?: string;
   /** Modes (default 0600 for both). */
   configMode?: number;
   envMode?: number;
@@ -58,6 +60,10 @@ export function makeHome(files: HomeFiles = {}): string {
   if (files.env !== undefined) {
     writeFileSync(join(home, ".env"), files.env);
     chmodSync(join(home, ".env"), files.envMode ?? 0o600);
+  }
+  if (files.jobs !== undefined) {
+    mkdirSync(join(home, "cron"), { mode: 0o700 });
+    writeFileSync(join(home, "cron", "jobs.json"), files.jobs, { mode: 0o600 });
   }
   return home;
 }

@@ -19,6 +19,8 @@ interface Example {
   title: string;
   config?: string;
   env?: string;
+  /** `cron/jobs.json`. */
+  jobs?: string;
   configMode?: number;
   envMode?: number;
   /** Unit files and drop-ins (`hermes-gateway.service.d/x.conf`), for the service-* rules. */
@@ -47,6 +49,8 @@ function parsePage(text: string): {
         } else if (current && fence.file === "config.yaml") {
           current.config = body;
           current.configMode = fence.mode;
+        } else if (current && fence.file === "cron/jobs.json") {
+          current.jobs = body;
         } else if (current && fence.file === ".env") {
           current.env = body;
           current.envMode = fence.mode;
@@ -63,7 +67,7 @@ function parsePage(text: string): {
     }
     if (line.startsWith("## ")) current = undefined;
     const open =
-      /^```\w*\s+(config\.yaml|\.env|[\w@.-]+\.service(?:\.d\/[\w@.-]+\.conf)?)(?:\s+mode=(0?[0-7]{3,4}))?\s*$/.exec(
+      /^```\w*\s+(config\.yaml|\.env|cron\/jobs\.json|[\w@.-]+\.service(?:\.d\/[\w@.-]+\.conf)?)(?:\s+mode=(0?[0-7]{3,4}))?\s*$/.exec(
         line,
       );
     if (open) fence = { file: open[1]!, mode: open[2] ? Number.parseInt(open[2], 8) : undefined, body: [] };

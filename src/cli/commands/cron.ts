@@ -1,32 +1,20 @@
+import type { CommandDef } from "citty";
 import { group, notBuilt } from "../define.ts";
 
-const json = { json: { type: "boolean", description: "print JSON" } } as const;
-const id = { id: { type: "positional", description: "job id" } } as const;
+/** The job commands load with their first use, so `cron serve` does not carry them. */
+const lazy = (load: () => Promise<CommandDef>) => load as unknown as CommandDef;
+const inspect = (name: "list" | "run" | "status") =>
+  lazy(() => import("./cron-jobs.ts").then((m) => m[name]));
+const edit = (name: "add" | "rm" | "pause" | "resume") =>
+  lazy(() => import("./cron-edit.ts").then((m) => m[name]));
 
 export default group("cron", "Manage and inspect scheduled jobs", {
-  list: notBuilt("cron list", "List jobs with their next and last runs", json),
-  add: notBuilt("cron add", "Add a job to cron/jobs.json", {
-    id: { type: "positional", description: "job id" },
-    schedule: {
-      type: "string",
-      description: 'cron expression, "every 30m", or an ISO time',
-      valueHint: "schedule",
-    },
-    timezone: { type: "string", description: "IANA time zone", valueHint: "zone" },
-    prompt: { type: "string", description: "ask the agent this", valueHint: "text" },
-    message: { type: "string", description: "send this text as is", valueHint: "text" },
-    command: { type: "string", description: "run this shell command", valueHint: "cmd" },
-    deliver: {
-      type: "string",
-      description: "targets, comma-separated (platform or platform:chat)",
-      valueHint: "targets",
-    },
-    ...json,
-  }),
-  rm: notBuilt("cron rm", "Remove a job added with cron add", id),
-  pause: notBuilt("cron pause", "Pause a job", id),
-  resume: notBuilt("cron resume", "Resume a paused job", id),
-  run: notBuilt("cron run", "Run a job now and print its result", { ...id, ...json }),
-  status: notBuilt("cron status", "Say which scheduler is alive (exit 0) or that none is (exit 3)", json),
+  list: inspect("list"),
+  add: edit("add"),
+  rm: edit("rm"),
+  pause: edit("pause"),
+  resume: edit("resume"),
+  run: inspect("run"),
+  status: inspect("status"),
   serve: notBuilt("cron serve", "Run the scheduler alone, as its own process"),
 });

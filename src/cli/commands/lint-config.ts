@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { InputError, loadConfig } from "../../config/load.ts";
 import { UsageError } from "../../errors.ts";
 import { summarize } from "../../lint/diagnostic.ts";
@@ -30,7 +32,11 @@ export default command({
   },
   async run(args) {
     const format = parseFormat(args.format);
-    if (typeof args.explain === "string") return explain(args.explain, "config");
+    if (typeof args.explain === "string") {
+      const code = explain(args.explain, "config");
+      if (PREVIEWED.has(args.explain)) out(await jobsPreview(args));
+      return code;
+    }
     if (args["print-schema"]) {
       const { configJsonSchema } = await import("../../config/json-schema.ts");
       out(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
@@ -72,8 +78,33 @@ export default command({
     }
 
     const summary = summarize(diagnostics);
-    const files = [load.configFile.path, ...(load.envFile.exists ? [load.envFile.path] : [])];
+    const jobsFile = join(load.home, "cron", "jobs.json");
+    const files = [
+      load.configFile.path,
+      ...(load.envFile.exists ? [load.envFile.path] : []),
+      ...(existsSync(jobsFile) ? [jobsFile] : []),
+    ];
     printReport(format, "config", diagnostics, summary, files);
     return code;
   },
 });
+
+/** The rules whose `--explain` page is followed by the current jobs and their next runs. */
+const PREVIEWED = new Set(["invalid-cron", "timezone-invalid"]);
+
+/** Every job of the home (config.yaml and cron/jobs.json) with its next three runs, or why it has none. */
+async function jobsPreview(args: Record<string, unknown>): Promise<string> {
+  const { readHomeJobs, withSource } = await import("../../cron/sources.ts");
+  const { formatPreview } = await import("../../cron/view.ts");
+  const home = resolveHome(args.home as string | undefined);
+  const jobs = readHomeJobs(home, process.env, {
+    configFile: typeof args.file === "string" ? args.file : undefined,
+    envFile: typeof args["env-file"] === "string" ? args["env-file"] : undefined,
+  });
+  const problems = [
+    ...(jobs.configProblem ? [jobs.configProblem] : []),
+    ...(jobs.cli.ok ? [] : [jobs.cli.message]),
+  ];
+  const where = jobs.load?.configFile.path ?? home;
+  return formatPreview(jobs.all.map(withSource), new Date(), where, problems);
+}

@@ -11,6 +11,7 @@ import {
   duplicateJobId,
   invalidCron,
   jobAction,
+  jobsFileInvalid,
   targetDisabled,
   targetUnknown,
   timezoneInvalid,
@@ -46,4 +47,4 @@ export const CHECKS: readonly Rule[] = [
 ];
 
 /** Checks that still make sense when the config file does not parse. */
-export const FILE_CHECKS: readonly Rule[] = [filePermissions];
+export const FILE_CHECKS: readonly Rule[] = [filePermissions, jobsFileInvalid];

@@ -114,6 +114,10 @@ if (!process.argv.includes("--startup-only")) {
     env,
   });
   if (gateway.status !== 0) throw new Error("the gateway benchmark failed");
+  // The scheduler: firing delay and idle CPU (bench/cron.mjs).
+  console.log("");
+  const cron = spawnSync(process.execPath, [join(root, "bench", "cron.mjs")], { stdio: "inherit", env });
+  if (cron.status !== 0) throw new Error("the scheduler benchmark failed");
   // Under systemd (bench/systemd.mjs): needs root, and says why when it skips.
   console.log("");
   const systemd = spawnSync(process.execPath, [join(root, "bench", "systemd.mjs")], {

@@ -25,7 +25,7 @@ const COMMANDS: [string[], boolean][] = [
   [["cron", "resume"], false],
   [["cron", "run"], false],
   [["cron", "status"], false],
-  [["cron", "serve"], false],
+  [["cron", "serve"], true],
   [["send"], true],
   [["outbox", "list"], true],
   [["outbox", "retry"], true],

@@ -28,5 +28,6 @@ export default group("cron", "Manage and inspect scheduled jobs", {
   resume: notBuilt("cron resume", "Resume a paused job", id),
   run: notBuilt("cron run", "Run a job now and print its result", { ...id, ...json }),
   status: notBuilt("cron status", "Say which scheduler is alive (exit 0) or that none is (exit 3)", json),
-  serve: notBuilt("cron serve", "Run the scheduler alone, as its own process"),
+  // Loaded on demand, like the root's commands (its code: cron-serve.ts).
+  serve: (() => import("./cron-serve.ts").then((m) => m.serve)) as unknown as ReturnType<typeof group>,
 });

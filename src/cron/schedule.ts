@@ -12,6 +12,22 @@ export type Schedule =
 
 export type ParsedSchedule = { ok: true; schedule: Schedule } | { ok: false; reason: string };
 
+/**
+ * How cron expressions are read, everywhere (the scheduler, the linter, `cron list`):
+ * - day of month and day of week are ORed when both are restricted, as in Vixie cron and POSIX
+ *   (`0 9 1 * MON` runs on the 1st and on Mondays);
+ * - DST as Vixie cron: a fixed-time job (no `*` or step in seconds, minutes, hours: `30 2 * * *`, `0 9,17 * * *`)
+ *   whose time falls in a spring-forward gap runs once at the end of the gap, and once (at the first) when a
+ *   fall-back repeats its time; an interval job (`*\/15 * * * *`) skips times in a gap and runs on both passes of
+ *   a repeated hour, so its spacing stays regular;
+ * - 5 fields, or 6 with seconds first; never a year field.
+ */
+export const CRON_OPTIONS = {
+  domAndDow: false,
+  fixedTimeRule: "no-wildcard",
+  mode: "5-or-6-parts",
+} as const;
+
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 /**
@@ -42,7 +58,11 @@ export function parseSchedule(text: string, timezone?: string): ParsedSchedule {
   }
   let cron: Cron;
   try {
-    cron = new Cron(trimmed, { paused: true, ...(timezone ? { timezone } : { utcOffset: 0 }) });
+    cron = new Cron(trimmed, {
+      paused: true,
+      ...CRON_OPTIONS,
+      ...(timezone ? { timezone } : { utcOffset: 0 }),
+    });
   } catch (error) {
     return {
       ok: false,

@@ -26,8 +26,17 @@ export interface JobState {
   last_delivery_status: DeliveryStatus | null;
   /** Slots that passed without a run (scheduler down, or the job still running), since the job was added. */
   missed_runs: number;
-  /** The last slot that was started: a slot is started at most once, across restarts and kill -9. */
+  /**
+   * The latest slot dealt with: started, or counted in `missed_runs` (or passed while the job was paused). No
+   * slot at or before it is started again, across restarts and kill -9; slots after it and before now are the
+   * missed ones `catchup` decides about.
+   */
   last_slot: string | null;
+  /**
+   * The slot of the last run (`manual-<time>` for a run asked for by hand): its result messages have the ids
+   * `cron:<id>:<last_run_slot>:<n>`, which `last_delivery_status` follows.
+   */
+  last_run_slot?: string | null;
   /** Set (and written) before the action starts, cleared when it ends. */
   running: { slot: string; started_at: string; pid: number } | null;
 }

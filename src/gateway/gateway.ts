@@ -6,12 +6,15 @@
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import type { Agent } from "../agent/agent.ts";
 import { createAgent } from "../agent/index.ts";
 import { parseListen } from "../config/fields.ts";
 import type { LoadResult } from "../config/load.ts";
 import type { ResolvedPlatform } from "../config/platforms.ts";
+import { jobEnv } from "../cron/actions.ts";
+import { Scheduler } from "../cron/scheduler.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
-import { createApp, type GatewayApi, type SendResult } from "../http/app.ts";
+import { createApp, type GatewayApi, type SendOptions, type SendResult } from "../http/app.ts";
 import type { Diagnostic } from "../lint/diagnostic.ts";
 import type { Logger } from "../log/logger.ts";
 import { Outbox, type OutboxEntry } from "../outbox/outbox.ts";
@@ -22,6 +25,7 @@ import { statusLine } from "../systemd/notify.ts";
 import type { ServiceUnit } from "../systemd/unit.ts";
 import { VERSION } from "../version.ts";
 import { backoffDelay } from "./backoff.ts";
+import { failureNotice, OutboxSink, type ResolvedTarget } from "./cron-sink.ts";
 import type { LockResult } from "./lock.ts";
 import { Metrics } from "./metrics.ts";
 import { type AdminCommand, Pipeline } from "./pipeline.ts";
@@ -75,6 +79,10 @@ export class Gateway implements GatewayApi {
   readonly #fingerprints = new Map<string, string>();
   #outbox!: Outbox;
   #pipeline!: Pipeline;
+  /** The scheduler candidate: it fires jobs while it holds the scheduler lock, else stands by. */
+  #scheduler: Scheduler | undefined;
+  #cronSink: OutboxSink | undefined;
+  #cronAgent: Agent | undefined;
   /** Whether the journals are open: a start-up that failed, or a stop during it, may come before they are. */
   #pipelineOpen = false;
   /** Platforms whose trouble was announced to the admins (announced again when they recover). */
@@ -116,6 +124,8 @@ export class Gateway implements GatewayApi {
         this.deps.controlSocket,
       ),
     );
+    // Before the platforms, and depending on none of them: jobs fire (and wait in the outbox) whatever they do.
+    await this.#startScheduler();
     for (const platform of load.platforms) this.#startPlatform(platform, this.deps.diagnostics);
     await this.#listen();
     this.#startTicks();
@@ -137,6 +147,57 @@ export class Gateway implements GatewayApi {
     this.deps.hooks.ready();
   }
 
+  async #startScheduler(): Promise<void> {
+    const { home, log, runtime } = this.deps;
+    this.#cronSink = new OutboxSink({
+      home,
+      log,
+      outbox: () => this.#outbox,
+      resolve: (target) => this.#resolveTarget(target),
+      ttlMs: () => this.#load.config.gateway.outbox_ttl,
+    });
+    this.#scheduler = new Scheduler({
+      home,
+      kind: "gateway",
+      runtime,
+      log,
+      metrics: this.meters,
+      sink: this.#cronSink,
+      configJobs: this.#load.config.cron.jobs,
+      agent: () => {
+        this.#cronAgent ??= createAgent(this.#load.config.agent, { home, env: this.#env() });
+        return this.#cronAgent;
+      },
+      env: () => jobEnv(this.#env()),
+      changed: () => this.#writeState(),
+    });
+    await this.#scheduler.start();
+  }
+
+  #env(): Record<string, string | undefined> {
+    const env: Record<string, string | undefined> = {};
+    for (const [name, value] of this.#load.env.entries()) env[name] = value.value;
+    return env;
+  }
+
+  /**
+   * A delivery target of a job (`platform` or `platform:chat_id`): any platform hermes knows, enabled or not, so
+   * that a result waits in the outbox for a platform that is down, disabled or enabled later (and expires to
+   * failure_deliver). Only a target that can never be delivered (no such platform, no chat) is refused.
+   */
+  #resolveTarget(target: string): ResolvedTarget {
+    const colon = target.indexOf(":");
+    const name = colon < 0 ? target : target.slice(0, colon);
+    if (!platformByName(name)) return { error: `no platform named ${JSON.stringify(name)}` };
+    const chatId =
+      colon < 0
+        ? this.#load.platforms.find((p) => p.manifest.name === name)?.homeChannel.value
+        : target.slice(colon + 1);
+    if (!chatId)
+      return { error: `target ${JSON.stringify(target)} names no chat and ${name} has no home_channel` };
+    return { platform: name, chatId };
+  }
+
   /** The durable outbox and inbound journal, and the agent; messages left unfinished by a crash resume. */
   async #openPipeline(): Promise<void> {
     const { home, log } = this.deps;
@@ -146,6 +207,7 @@ export class Gateway implements GatewayApi {
       adapterFor: (platform) => this.#supervisors.get(platform)?.adapter,
       delivered: (platform) => this.#supervisors.get(platform)?.markOutbound(),
       dead: (entry) => this.#announceDead(entry),
+      settled: (entry) => this.#cronSink?.settled(entry),
       log,
       metrics: this.meters,
       retry: { initialMs: gateway.reconnect.initial, maxMs: gateway.reconnect.max },
@@ -222,9 +284,12 @@ export class Gateway implements GatewayApi {
           {},
           this.#lag / 1000,
         );
-        // The scheduler's tick joins this condition once the scheduler runs inside the gateway.
         const supervising = now - supervisedAt <= 2 * this.#load.config.gateway.watchdog.interval + 1000;
-        if (!this.#stopping && supervising) this.deps.hooks.alive();
+        // The scheduler ticks every second, holder or standby, whatever the platforms do.
+        const scheduling =
+          this.#scheduler?.lastTickAt != null &&
+          now - this.#scheduler.lastTickAt <= 3 * this.#scheduler.tickMs;
+        if (!this.#stopping && supervising && scheduling) this.deps.hooks.alive();
       }, 500),
     );
   }
@@ -360,7 +425,7 @@ export class Gateway implements GatewayApi {
       supervised: this.deps.supervised,
       control_socket: this.deps.controlSocket,
       platforms,
-      cron: { alive: false, last_tick_at: null, jobs: this.#load.config.cron.jobs.length, next_run_at: null },
+      cron: this.#cronStatus(),
       outbox: this.#outbox
         ? { pending: this.#outbox.pending(), dead: this.#outbox.dead() }
         : { pending: 0, dead: 0 },
@@ -395,7 +460,7 @@ export class Gateway implements GatewayApi {
     return this.meters.render();
   }
 
-  async send(target: string, text: string): Promise<SendResult> {
+  async send(target: string, text: string, options: SendOptions = {}): Promise<SendResult> {
     const colon = target.indexOf(":");
     const name = colon < 0 ? target : target.slice(0, colon);
     const supervisor = this.#supervisors.get(name);
@@ -419,7 +484,11 @@ export class Gateway implements GatewayApi {
     if (this.#stopping)
       return { ok: false, status: 503, error: "the gateway is stopping; retry once it is back" };
     try {
-      return { ok: true, id: await this.#outbox.enqueue({ platform: name, chatId, text, inReplyTo: null }) };
+      const id = await this.#outbox.enqueue(
+        { ...(options.id ? { id: options.id } : {}), platform: name, chatId, text, inReplyTo: null },
+        { failureTargets: options.failureTargets ?? [] },
+      );
+      return { ok: true, id };
     } catch (error) {
       return {
         ok: false,
@@ -427,6 +496,23 @@ export class Gateway implements GatewayApi {
         error: `the outbox cannot be written: ${error instanceof Error ? error.message : String(error)}`,
       };
     }
+  }
+
+  #cronStatus() {
+    if (!this.#scheduler)
+      return { alive: false, last_tick_at: null, jobs: 0, next_run_at: null, holder: null };
+    const { role: _role, ...block } = this.#scheduler.statusBlock();
+    return block;
+  }
+
+  cronView() {
+    return this.#scheduler?.view() ?? { holder: null, alive: false, last_tick_at: null, jobs: [] };
+  }
+
+  cronRun(id: string) {
+    if (!this.#scheduler)
+      return Promise.resolve({ status: 503 as const, body: { error: "the scheduler has not started yet" } });
+    return this.#scheduler.runNow(id);
   }
 
   async webhook(platform: string, request: Request): Promise<Response> {
@@ -469,6 +555,8 @@ export class Gateway implements GatewayApi {
     }
     const before = this.#load;
     this.#load = next.load;
+    this.#cronAgent = undefined;
+    this.#scheduler?.reload(next.load.config.cron.jobs);
     for (const key of ["listen", "auth_token"] as const) {
       if (before.config.gateway.http[key] !== next.load.config.gateway.http[key]) {
         log.warn("config.reload", `gateway.http.${key} changed: it applies at the next restart`);
@@ -548,16 +636,20 @@ export class Gateway implements GatewayApi {
 
     const drainDeadline = Date.now() + drainMs;
     const pipelineOpen = this.#pipelineOpen;
+    // Running jobs get the drain time too, then are killed (recorded as interrupted: their slots stay spent).
+    const schedulerStopped = this.#scheduler?.stop(drainDeadline);
     await Promise.race([
       (async () => {
-        if (!pipelineOpen) return;
-        await this.#pipeline.drain(drainDeadline);
-        await this.#outbox.drain(drainDeadline);
+        await Promise.all([schedulerStopped, pipelineOpen ? this.#pipeline.drain(drainDeadline) : undefined]);
+        // Last, so that the results of jobs that ended during the drain go out too.
+        if (pipelineOpen) await this.#outbox.drain(drainDeadline);
       })(),
       new Promise<void>((resolve) => {
         this.#skipDrain = resolve;
       }),
     ]);
+    this.#scheduler?.abortRuns();
+    await within(schedulerStopped ?? Promise.resolve(), 3000);
     if (code === 75 && !this.deps.supervised) this.#spawnReplacement();
     for (const timer of this.#timers) clearInterval(timer);
     const stopping = [...this.#supervisors.values()].map((s) => s.stop());
@@ -570,6 +662,7 @@ export class Gateway implements GatewayApi {
     this.#writeState();
     this.deps.state.flush();
     rmSync(this.deps.controlSocket, { force: true });
+    this.#scheduler?.releaseLock();
     this.deps.lock.release();
     log.info("gateway.stopped", `stopped; exit ${code}`, { state: "stopped", exit_code: code });
     clearTimeout(jsDeadline);
@@ -633,9 +726,7 @@ export class Gateway implements GatewayApi {
           reply: platforms.length === 0 ? "No platforms are enabled." : platforms.map(line).join("\n"),
         };
       case "cron":
-        return {
-          reply: `${this.#load.config.cron.jobs.length} job(s) configured; the scheduler is not built into this version yet.`,
-        };
+        return { reply: this.#scheduler?.summary() ?? "The scheduler has not started yet." };
       case "restart":
         return {
           reply: "Restarting…",
@@ -688,6 +779,30 @@ export class Gateway implements GatewayApi {
   }
 
   #announceDead(entry: OutboxEntry): void {
+    if (entry.failureTargets.length > 0) {
+      // Its own failure targets are told instead of the admins (a failure notice carries none: it stops there).
+      const text = failureNotice(entry);
+      entry.failureTargets.forEach((target, n) => {
+        const where = this.#resolveTarget(target);
+        if ("error" in where) {
+          this.deps.log.error(
+            "outbox.failure_notice",
+            `cannot tell ${target} that ${entry.message.id} failed: ${where.error}`,
+          );
+          return;
+        }
+        void this.#outbox
+          .enqueue({
+            id: `${entry.message.id}:failed:${n}`,
+            platform: where.platform,
+            chatId: where.chatId,
+            text,
+            inReplyTo: null,
+          })
+          .catch(() => {});
+      });
+      return;
+    }
     this.#announce(
       `⚠️ A message to ${entry.message.platform}:${entry.message.chatId} could not be delivered (${entry.reason}). See hermes outbox list --dead.`,
       entry.message.platform,

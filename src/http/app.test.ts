@@ -98,6 +98,65 @@ describe("the HTTP app", () => {
     expect(await r.json()).toEqual({ error: "platform x is not enabled" });
   });
 
+  it("POST /v1/send takes an optional stable id and failure targets (cron serve forwards results so)", async () => {
+    const calls: unknown[] = [];
+    const app = createApp({
+      api: fakeApi({
+        send: async (target, text, options) => {
+          calls.push([target, text, options]);
+          return { ok: true, id: options?.id ?? "random" };
+        },
+      }),
+    });
+    const r = await app.request(
+      "/v1/send",
+      json({
+        target: "webhook:ops",
+        text: "r",
+        id: "cron:j:2026-05-01T10:00:00.000Z:0",
+        failure_targets: ["probe:a"],
+      }),
+    );
+    expect(r.status).toBe(202);
+    expect(await r.json()).toEqual({ id: "cron:j:2026-05-01T10:00:00.000Z:0" });
+    expect(calls).toEqual([
+      ["webhook:ops", "r", { id: "cron:j:2026-05-01T10:00:00.000Z:0", failureTargets: ["probe:a"] }],
+    ]);
+    for (const bad of [{ id: 7 }, { id: "" }, { failure_targets: "probe" }, { failure_targets: [1] }]) {
+      const res = await app.request("/v1/send", json({ target: "webhook:ops", text: "r", ...bad }));
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+    }
+    expect(calls).toHaveLength(1);
+  });
+
+  it("the scheduler's routes exist only on the control socket: GET /admin/cron, POST /admin/cron/run", async () => {
+    const runs: string[] = [];
+    const api = fakeApi({
+      cronView: () => ({ holder: null, alive: false, last_tick_at: null, jobs: [] }),
+      cronRun: async (id) => {
+        runs.push(id);
+        return id === "known"
+          ? { status: 200, body: { id, status: "ok" } }
+          : { status: 404, body: { error: "no job" } };
+      },
+    });
+    expect((await createApp({ api }).request("/admin/cron", { headers: { host: "localhost" } })).status).toBe(
+      404,
+    );
+    const control = createApp({ api, control: true });
+    expect(await (await control.request("/admin/cron")).json()).toEqual({
+      holder: null,
+      alive: false,
+      last_tick_at: null,
+      jobs: [],
+    });
+    const ok = await control.request("/admin/cron/run", json({ id: "known" }));
+    expect([ok.status, await ok.json()]).toEqual([200, { id: "known", status: "ok" }]);
+    expect((await control.request("/admin/cron/run", json({ id: "other" }))).status).toBe(404);
+    expect((await control.request("/admin/cron/run", json({}))).status).toBe(400);
+    expect(runs).toEqual(["known", "other"]);
+  });
+
   it("admin routes exist only on the control socket", async () => {
     const api = fakeApi();
     expect(

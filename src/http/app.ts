@@ -8,18 +8,34 @@ import { isLoopbackHost } from "../config/fields.ts";
 
 export type SendResult = { ok: true; id: string } | { ok: false; status: 400 | 409 | 503; error: string };
 
+export interface SendOptions {
+  /** A stable id (the outbox de-duplicates by it): a job's result forwarded by `hermes cron serve`. */
+  id?: string;
+  /** Told when the message becomes a dead letter (a job's failure_deliver). */
+  failureTargets?: string[];
+}
+
+/** `POST /admin/cron/run`'s answer: the status code and the JSON body. */
+export interface CronRunResponse {
+  status: 200 | 404 | 409 | 503;
+  body: unknown;
+}
+
 /** What the HTTP routes need from the gateway. */
 export interface GatewayApi {
   status(): unknown;
   readiness(): { ready: boolean; state: string };
   metrics(): string;
-  send(target: string, text: string): Promise<SendResult>;
+  send(target: string, text: string, options?: SendOptions): Promise<SendResult>;
   webhook(platform: string, request: Request): Promise<Response>;
   admin(action: "restart" | "stop" | "reload" | "drain"): { accepted: boolean; state: string };
   /** The outbox, for `hermes outbox` (control socket only). */
   outboxList?(state: "pending" | "dead"): unknown[];
   outboxRetry?(state: "pending" | "dead", ids?: string[]): Promise<string[]>;
   outboxPurge?(state: "pending" | "dead", ids?: string[]): Promise<string[]>;
+  /** The scheduler, for `hermes cron` (control socket only). */
+  cronView?(): unknown;
+  cronRun?(id: string): Promise<CronRunResponse>;
 }
 
 export interface AppOptions {
@@ -66,11 +82,28 @@ export function createApp(options: AppOptions): Hono {
     } catch {
       return c.json({ error: "the body is not valid JSON" }, 400);
     }
-    const { target, text } = (body ?? {}) as { target?: unknown; text?: unknown };
+    const { target, text, id, failure_targets } = (body ?? {}) as {
+      target?: unknown;
+      text?: unknown;
+      id?: unknown;
+      failure_targets?: unknown;
+    };
     if (typeof target !== "string" || typeof text !== "string" || text === "") {
       return c.json({ error: 'expected {"target": "platform" or "platform:chat_id", "text": "…"}' }, 400);
     }
-    const result = await api.send(target, text);
+    if (id !== undefined && (typeof id !== "string" || id === "" || id.length > 256)) {
+      return c.json({ error: '"id" must be a non-empty string of at most 256 characters' }, 400);
+    }
+    if (
+      failure_targets !== undefined &&
+      (!Array.isArray(failure_targets) || !failure_targets.every((t) => typeof t === "string" && t !== ""))
+    ) {
+      return c.json({ error: '"failure_targets" must be a list of targets such as "telegram:123"' }, 400);
+    }
+    const result = await api.send(target, text, {
+      ...(id !== undefined ? { id } : {}),
+      ...(failure_targets !== undefined ? { failureTargets: failure_targets as string[] } : {}),
+    });
     return result.ok ? c.json({ id: result.id }, 202) : c.json({ error: result.error }, result.status);
   });
   app.all("/webhooks/:platform", (c) => api.webhook(c.req.param("platform"), c.req.raw));
@@ -95,6 +128,17 @@ export function createApp(options: AppOptions): Hono {
     app.post("/admin/outbox/purge", async (c) =>
       c.json({ ids: (await api.outboxPurge?.(state(c.req.query("state")), await ids(c))) ?? [] }),
     );
+    app.get("/admin/cron", (c) =>
+      api.cronView ? c.json(api.cronView() as object) : c.json({ error: "no scheduler here" }, 404),
+    );
+    app.post("/admin/cron/run", async (c) => {
+      if (!api.cronRun) return c.json({ error: "no scheduler here" }, 404);
+      const body = (await c.req.json().catch(() => undefined)) as { id?: unknown } | undefined;
+      if (typeof body?.id !== "string" || body.id === "")
+        return c.json({ error: 'expected JSON {"id": "<job id>"}' }, 400);
+      const r = await api.cronRun(body.id);
+      return c.json(r.body as object, r.status);
+    });
   }
   app.notFound((c) => c.json({ error: "no such route" }, 404));
   app.onError((error, c) => {

@@ -192,6 +192,44 @@ describe("Outbox", () => {
     await reopened.stop();
   });
 
+  it("keeps a message's failure targets across a restart and a compaction, and reports every verdict", async () => {
+    const path = journalPath();
+    const outbox = await Outbox.open(path, options(undefined));
+    await outbox.enqueue(msg("a", "result", "cron:j:s:0"), { failureTargets: ["probe:alerts"] });
+    await outbox.stop();
+    const verdicts: [string, string][] = [];
+    const dead: string[][] = [];
+    const r = recorder((m) => (m.text === "refused" ? new PlatformError("protocol", "400") : undefined));
+    const reopened = await Outbox.open(
+      path,
+      options(r.adapter, {
+        settled: (e, outcome) => verdicts.push([e.message.id, outcome]),
+        dead: (e) => dead.push(e.failureTargets),
+      }),
+    );
+    expect(reopened.list("pending")[0]!.failureTargets).toEqual(["probe:alerts"]);
+    await reopened.enqueue(msg("b", "refused", "cron:j:s:1"), { failureTargets: ["probe:alerts", "probe2"] });
+    await until("both verdicts", () => verdicts.length === 2);
+    expect(verdicts.sort()).toEqual([
+      ["cron:j:s:0", "sent"],
+      ["cron:j:s:1", "dead"],
+    ]);
+    expect(dead).toEqual([["probe:alerts", "probe2"]]);
+    expect(r.sent[0]!.message).toEqual({
+      id: "cron:j:s:0",
+      platform: "webhook",
+      chatId: "a",
+      text: "result",
+      inReplyTo: null,
+    });
+    await reopened.stop();
+    const { entries } = replayOutbox((await Outbox.open(path, options(undefined))).journal.records);
+    expect(entries.get("cron:j:s:1")).toMatchObject({
+      state: "dead",
+      failureTargets: ["probe:alerts", "probe2"],
+    });
+  });
+
   it("compacts a journal that is mostly history, and still remembers what was sent", async () => {
     const path = journalPath();
     const r = recorder();

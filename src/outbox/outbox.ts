@@ -14,7 +14,8 @@ import type { Logger } from "../log/logger.ts";
 import { type Adapter, type OutboundMessage, PlatformError } from "../platforms/adapter.ts";
 
 export type OutboxRecord =
-  | ({ t: "out"; at: number; notice?: boolean } & OutboundMessage)
+  /** `failure_targets`: told when this message becomes a dead letter (a job's failure_deliver). */
+  | ({ t: "out"; at: number; notice?: boolean; failure_targets?: string[] } & OutboundMessage)
   | { t: "sent"; id: string; at: number }
   | { t: "dead"; id: string; reason: string; at: number }
   | { t: "retry"; id: string; at: number }
@@ -30,6 +31,8 @@ export interface OutboxEntry {
   reason: string | null;
   /** A notice hermes itself sends (dead-letter announcements): its own failure is not announced again. */
   notice: boolean;
+  /** Targets (`platform` or `platform:chat`) told when this message becomes a dead letter. */
+  failureTargets: string[];
   durable: Promise<void>;
 }
 
@@ -39,6 +42,8 @@ export interface OutboxOptions {
   delivered?(platform: string): void;
   /** A message became a dead letter (not called for notices). */
   dead?(entry: OutboxEntry): void;
+  /** Any message (notices too) was delivered or became a dead letter. */
+  settled?(entry: OutboxEntry, outcome: "sent" | "dead"): void;
   log: Logger;
   metrics: Metrics;
   retry?: { initialMs: number; maxMs: number };
@@ -100,7 +105,7 @@ export class Outbox {
   /** Accepts a message: resolves with its id once it is on disk. A known id is accepted again as is. */
   async enqueue(
     message: Omit<OutboundMessage, "id"> & { id?: string },
-    options: { notice?: boolean } = {},
+    options: { notice?: boolean; failureTargets?: string[] } = {},
   ): Promise<string> {
     const id = message.id ?? randomUUID();
     const known = this.#entries.get(id);
@@ -117,11 +122,13 @@ export class Outbox {
       inReplyTo: message.inReplyTo,
     };
     const at = Date.now();
+    const failureTargets = options.failureTargets ?? [];
     const durable = this.journal.append({
       t: "out",
       at,
       ...full,
       ...(options.notice ? { notice: true } : {}),
+      ...(failureTargets.length > 0 ? { failure_targets: failureTargets } : {}),
     });
     const entry: OutboxEntry = {
       message: full,
@@ -130,6 +137,7 @@ export class Outbox {
       attempts: 0,
       reason: null,
       notice: options.notice === true,
+      failureTargets,
       durable,
     };
     this.#entries.set(id, entry);
@@ -293,6 +301,7 @@ export class Outbox {
         void this.journal.append({ t: "sent", id: entry.message.id, at }).catch(() => {});
         metrics.inc("hermes_messages_out_total", "Messages delivered to platforms", { platform });
         this.options.delivered?.(platform);
+        this.options.settled?.(entry, "sent");
         this.#gauge();
         this.#maybeCompact();
       } catch (error) {
@@ -329,6 +338,7 @@ export class Outbox {
       },
     );
     if (!entry.notice) this.options.dead?.(entry);
+    this.options.settled?.(entry, "dead");
     await this.journal.append({ t: "dead", id: entry.message.id, reason, at: Date.now() }).catch(() => {});
   }
 
@@ -362,7 +372,13 @@ export class Outbox {
     const sent = new Map(sentAt);
     const entries: OutboxRecord[] = [];
     for (const e of this.#entries.values()) {
-      entries.push({ t: "out", at: e.acceptedAt, ...e.message, ...(e.notice ? { notice: true } : {}) });
+      entries.push({
+        t: "out",
+        at: e.acceptedAt,
+        ...e.message,
+        ...(e.notice ? { notice: true } : {}),
+        ...(e.failureTargets.length > 0 ? { failure_targets: e.failureTargets } : {}),
+      });
       if (e.state === "dead") entries.push({ t: "dead", id: e.message.id, reason: e.reason ?? "", at: now });
     }
     function* live(): Generator<OutboxRecord> {
@@ -395,8 +411,15 @@ export function replayOutbox(
   for (const r of records) {
     if (r.t === "out") {
       if (entries.has(r.id) || sent.has(r.id)) continue;
-      const { t: _t, at, notice, ...message } = r;
-      entries.set(r.id, { message, state: "pending", acceptedAt: at, reason: null, notice: notice === true });
+      const { t: _t, at, notice, failure_targets, ...message } = r;
+      entries.set(r.id, {
+        message,
+        state: "pending",
+        acceptedAt: at,
+        reason: null,
+        notice: notice === true,
+        failureTargets: failure_targets ?? [],
+      });
     } else if (r.t === "sent") {
       entries.delete(r.id);
       if (now - r.at < SENT_MEMORY_MS) sent.set(r.id, r.at);

@@ -25,7 +25,7 @@ const COMMANDS: [string[], boolean][] = [
   [["cron", "resume"], true],
   [["cron", "run"], true],
   [["cron", "status"], true],
-  [["cron", "serve"], false],
+  [["cron", "serve"], true],
   [["send"], true],
   [["outbox", "list"], true],
   [["outbox", "retry"], true],

@@ -32,7 +32,7 @@ export interface GatewayProcess {
   stderr: string[];
   exited: Promise<Exit>;
   exit: Exit | undefined;
-  control(method: "GET" | "POST", path: string): Promise<{ status: number; body: unknown }>;
+  control(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
 }
 
 export function startGateway(options: {
@@ -42,8 +42,12 @@ export function startGateway(options: {
   harness?: boolean;
   /** Runs `command[0] ...command[1] gateway run …` instead of the binary (another runtime, a wrapper). */
   command?: [string, string[]];
+  /** Another long-running command than `gateway run` (`cron serve`: its control socket is run/cron.sock). */
+  subcommand?: string[];
 }): GatewayProcess {
-  const args = ["gateway", "run", "--home", options.home, ...(options.args ?? [])];
+  const subcommand = options.subcommand ?? ["gateway", "run"];
+  const args = [...subcommand, "--home", options.home, ...(options.args ?? [])];
+  const socket = join(options.home, "run", subcommand[0] === "cron" ? "cron.sock" : "gateway.sock");
   const [cmd, pre] = options.command ?? (options.harness ? [BUN, [HARNESS]] : [BINARY, []]);
   const child = spawn(cmd, [...pre, ...args], {
     env: cleanEnv(options.env),
@@ -64,7 +68,7 @@ export function startGateway(options: {
         resolve(gw.exit);
       });
     }),
-    control: (method, path) => controlRequest(join(options.home, "run", "gateway.sock"), method, path, 5000),
+    control: (method, path, body?: unknown) => controlRequest(socket, method, path, 5000, body),
   };
   let buffer = "";
   child.stdout!.on("data", (chunk: Buffer) => {

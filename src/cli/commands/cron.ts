@@ -1,5 +1,5 @@
 import type { CommandDef } from "citty";
-import { group, notBuilt } from "../define.ts";
+import { group } from "../define.ts";
 
 /** The job commands load with their first use, so `cron serve` does not carry them. */
 const lazy = (load: () => Promise<CommandDef>) => load as unknown as CommandDef;
@@ -16,5 +16,6 @@ export default group("cron", "Manage and inspect scheduled jobs", {
   resume: edit("resume"),
   run: inspect("run"),
   status: inspect("status"),
-  serve: notBuilt("cron serve", "Run the scheduler alone, as its own process"),
+  // Loaded on demand, like the root's commands (its code: cron-serve.ts).
+  serve: lazy(() => import("./cron-serve.ts").then((m) => m.serve)),
 });

@@ -1,7 +1,9 @@
 // The cron benchmark's baseline: the least a croner program does to run the same jobs. It schedules every job of
-// a hermes cron/jobs.json (its first argument) and, when one fires, spawns its shell command, or for a message
-// job posts the text to the gateway's /v1/send on the control socket given as second argument, as `cron serve`
-// forwards results. Nothing more: no state, no overlap guard, no timeout, no spool. Compiled like hermes.
+// a hermes cron/jobs.json (its first argument) and, when one fires, notes the time (its action start: one line
+// `<job id> <epoch ms>` on stdout, as hermes logs `cron.run` with `started_at`), then spawns its shell command, or
+// for a message job posts the text to the gateway's /v1/send on the control socket given as second argument, as
+// `cron serve` forwards results. Nothing more: no state, no overlap guard, no timeout, no spool. Compiled like
+// hermes.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -33,12 +35,14 @@ function send(id: string, target: string, text: string): void {
 
 for (const job of jobs) {
   const cron: Cron = new Cron(job.schedule, { timezone: job.timezone ?? "UTC" }, () => {
+    const started = Date.now();
     if (job.command !== undefined) spawn("/bin/sh", ["-c", job.command], { stdio: "ignore" });
     else if (job.message !== undefined && gatewaySocket) {
       const slot = cron.currentRun()?.toISOString() ?? new Date().toISOString();
       for (const [i, target] of (job.deliver ?? []).entries())
         send(`cron:${job.id}:${slot}:${i}`, target, job.message);
     }
+    process.stdout.write(`${job.id} ${started}\n`);
   });
 }
 process.stdout.write("ready\n");

@@ -94,6 +94,12 @@ export interface LoadResult {
   locate(path: Path, target?: "key" | "value"): Location;
 }
 
+/** Why a configuration that cannot be used at all (`fatal`) is refused, in one sentence naming the file and line. */
+export function unusableConfigMessage(load: LoadResult): string {
+  const first = load.diagnostics.find((d) => d.severity === "error");
+  return `${load.configFile.path} cannot be used${first ? ` (line ${first.line ?? "?"}: ${first.message})` : ""}; run hermes lint config`;
+}
+
 export function loadConfig(options: LoadOptions): LoadResult {
   const configFile = sourceFile(
     options.configFile ?? join(options.home, "config.yaml"),

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
 import { afterEach, describe, expect, it } from "vitest";
+import { alive } from "../../test/helpers/proc.ts";
 import type { Agent } from "../agent/agent.ts";
 import { AgentError } from "../agent/agent.ts";
 import { echoAgent } from "../agent/echo.ts";
@@ -28,16 +29,6 @@ function context(agent: Agent = echoAgent, signal = new AbortController().signal
     agent: () => agent,
     signal,
   };
-}
-
-/** The process exists and is not a zombie waiting to be reaped (by whatever adopted it). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
 }
 
 describe("command jobs", () => {

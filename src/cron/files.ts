@@ -2,7 +2,7 @@
  * `cron/jobs.json` and `cron/state.json`. Both are written atomically. A jobs file that cannot be read back is
  * never emptied: it is moved aside (its new name is reported) and treated as holding no jobs until fixed.
  */
-import { existsSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { formatDuration } from "../config/duration.ts";
@@ -49,6 +49,22 @@ export function readJobsFile(home: string, options: { keepAside?: boolean } = {}
     return { ok: false, path, message, keptAs };
   } catch {
     return { ok: false, path, message };
+  }
+}
+
+/**
+ * The copies of `cron/jobs.json` a scheduler moved aside because it could not read them (oldest first): their jobs
+ * do not run until the copy is fixed and moved back, so `hermes cron list` names them until then.
+ */
+export function keptAsideJobsFiles(home: string): string[] {
+  const { dir } = cronPaths(home);
+  try {
+    return readdirSync(dir)
+      .filter((name) => name.startsWith("jobs.json.corrupt-"))
+      .sort()
+      .map((name) => join(dir, name));
+  } catch {
+    return [];
   }
 }
 

@@ -10,14 +10,7 @@ import { ensureDir } from "../fs/atomic.ts";
 import { acquireLockFile, type LockFormat, type LockResult, lockHolder, startTime } from "../gateway/lock.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { cronPaths } from "./files.ts";
-
-export type SchedulerKind = "gateway" | "cron-serve";
-
-export interface LockHolder {
-  pid: number;
-  kind: SchedulerKind;
-  since: string;
-}
+import type { LockHolder, SchedulerKind } from "./types.ts";
 
 function format(kind: SchedulerKind, since: string): LockFormat {
   return {
@@ -35,7 +28,11 @@ type Content = LockHolder & { start?: string | null; mode?: string };
 function parse(text: string): Content | undefined {
   try {
     const data = JSON.parse(text) as Content;
-    return Number.isInteger(data.pid) && data.pid > 0 ? data : undefined;
+    return Number.isInteger(data.pid) &&
+      data.pid > 0 &&
+      (data.kind === "gateway" || data.kind === "cron-serve")
+      ? data
+      : undefined;
   } catch {
     return undefined;
   }
@@ -54,6 +51,15 @@ export function tryAcquireSchedulerLock(
 
 /** Who holds the scheduler lock, from the lock file, when that process is alive; else null. */
 export function readSchedulerHolder(home: string): LockHolder | null {
+  const lock = readSchedulerLock(home);
+  return lock?.alive ? lock.holder : null;
+}
+
+/**
+ * What the lock file says, and whether that process still lives (a holder that died leaves its file: `hermes cron
+ * status` names it as the last holder). Null when there is no readable lock file.
+ */
+export function readSchedulerLock(home: string): { holder: LockHolder; alive: boolean } | null {
   const path = cronPaths(home).lock;
   let text: string;
   try {
@@ -63,6 +69,6 @@ export function readSchedulerHolder(home: string): LockHolder | null {
   }
   const data = parse(text);
   if (!data) return null;
-  const alive = lockHolder(path, format(data.kind, data.since));
-  return alive === data.pid ? { pid: data.pid, kind: data.kind, since: data.since } : null;
+  const holder = { pid: data.pid, kind: data.kind, since: data.since };
+  return { holder, alive: lockHolder(path, format(data.kind, data.since)) === data.pid };
 }

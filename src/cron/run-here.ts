@@ -8,8 +8,7 @@ import { commandAgent } from "../agent/command.ts";
 import { createAgent } from "../agent/index.ts";
 import type { LoadResult } from "../config/load.ts";
 import type { InboundMessage } from "../platforms/adapter.ts";
-import type { RunResult } from "./client.ts";
-import type { JobConfig } from "./types.ts";
+import type { JobConfig, RunResult } from "./types.ts";
 
 /** What a job's program or agent receives: the job as the sender, the run's time, and the prompt as the text. */
 export function jobMessage(job: JobConfig, at: Date): InboundMessage {

@@ -19,18 +19,23 @@ import { type ActionResult, actionOf, killLeftovers, runAction } from "./actions
 import { planCatchup } from "./catchup.ts";
 import { cronPaths, readStateFile, writeStateFile } from "./files.ts";
 import { JobsFileWatcher, mergeJobs } from "./jobs.ts";
-import { type LockHolder, readSchedulerHolder, type SchedulerKind, tryAcquireSchedulerLock } from "./lock.ts";
+import { readSchedulerHolder, tryAcquireSchedulerLock } from "./lock.ts";
 import { isValidTimeZone } from "./schedule.ts";
-import { compileSchedule, localZone, type Slots, slotsIn } from "./slots.ts";
+import { compileSchedule, nextSlot, type Slots, slotsIn } from "./slots.ts";
 import {
   type CronStateFile,
-  type DeliveryStatus,
+  type CronView,
   emptyJobState,
   type Job,
   type JobConfig,
   type JobState,
-  type RunStatus,
+  type ListEntry,
+  type LockHolder,
+  listEntry,
+  type RunResult,
+  type SchedulerKind,
 } from "./types.ts";
+import { formatInZone } from "./zone.ts";
 
 /** One message of a job's result (or a failure notice) for one target. */
 export interface CronMessage {
@@ -73,42 +78,11 @@ export interface SchedulerOptions {
 
 export type Role = "idle" | "standby" | "holder" | "stopping" | "stopped";
 
-/** A `cron list --json` entry (SPEC §7). */
-export interface JobView {
-  id: string;
-  schedule: string;
-  timezone: string;
-  enabled: boolean;
-  next_run_at: string | null;
-  last_run_at: string | null;
-  last_status: RunStatus | null;
-  last_error: string | null;
-  last_delivery_status: DeliveryStatus | null;
-  missed_runs: number;
-  source: "config" | "cli";
-}
-
-export interface CronView {
-  holder: LockHolder | null;
-  alive: boolean;
-  last_tick_at: string | null;
-  jobs: JobView[];
-}
-
-export interface RunNowAnswer {
-  id: string;
-  status: "ok" | "error" | "timeout";
-  output: string;
-  error: string | null;
-  delivery: "pending" | "none" | "failed";
-  duration_ms: number;
-}
-
 interface Run {
   slot: string;
   manual: boolean;
   controller: AbortController;
-  done: Promise<RunNowAnswer>;
+  done: Promise<RunResult>;
 }
 
 interface Entry {
@@ -290,7 +264,7 @@ export class Scheduler {
     if (view.jobs.length === 0) return `${who}\nNo jobs.`;
     const lines = view.jobs.slice(0, limit).map((j) => {
       const next = j.enabled
-        ? `next ${j.next_run_at ? formatIn(j.next_run_at, j.timezone) : "never"}`
+        ? `next ${j.next_run_at ? formatInZone(new Date(j.next_run_at), j.timezone, { showZone: true }) : "never"}`
         : "paused";
       const last = j.last_status
         ? `${j.last_status}${j.last_error ? ` (${j.last_error.slice(0, 60)})` : ""}`
@@ -301,38 +275,21 @@ export class Scheduler {
     return [who, ...lines].join("\n");
   }
 
-  #jobView(e: Entry, s: JobState | undefined, holding: boolean, now: number): JobView {
-    const state = s ?? emptyJobState();
-    const next = holding
-      ? e.next
-      : this.#nextFrom(e, state.last_slot ? Date.parse(state.last_slot) : null, now);
-    return {
-      id: e.job.id,
-      schedule: e.job.schedule,
-      timezone: e.job.timezone ?? localZone(),
-      enabled: e.job.enabled,
-      next_run_at: e.job.enabled && !e.invalid ? iso(next) : null,
-      last_run_at: state.last_run_at,
-      last_status: state.last_status,
-      last_error: e.invalid ? `cannot be scheduled: ${e.invalid}` : state.last_error,
-      last_delivery_status: state.last_delivery_status,
-      missed_runs: state.missed_runs,
-      source: e.job.source,
-    };
+  #jobView(e: Entry, s: JobState | undefined, holding: boolean, now: number): ListEntry {
+    const next = holding ? e.next : this.#nextFrom(e, s?.last_slot ? Date.parse(s.last_slot) : null, now);
+    return listEntry(e.job, s, next, e.invalid);
   }
 
   /** The next slot after `lastSlot` and now (what a standby shows). */
   #nextFrom(e: Entry, lastSlot: number | null, now: number): number | null {
     if (!e.slots || e.invalid || !e.job.enabled) return null;
-    return e.slots.next(Math.max(lastSlot ?? Number.NEGATIVE_INFINITY, now));
+    return nextSlot(e.slots, lastSlot, now);
   }
 
   // ----- run now (control socket) -----------------------------------------------------------------------------
 
   /** Runs a job now, outside its schedule (not a slot): `hermes cron run ID`. */
-  async runNow(
-    id: string,
-  ): Promise<{ status: 200 | 404 | 409 | 503; body: RunNowAnswer | { error: string } }> {
+  async runNow(id: string): Promise<{ status: 200 | 404 | 409 | 503; body: RunResult | { error: string } }> {
     if (this.#role !== "holder") {
       const holder = readSchedulerHolder(this.#o.home);
       return {
@@ -762,9 +719,11 @@ export class Scheduler {
     const controller = new AbortController();
     const started = Date.now();
     const job = e.job;
+    // started_at: the moment the action starts (the benchmark's firing delay is it minus the slot).
     this.#o.log.info("cron.run", `job ${job.id}: started (${manual ? "run by hand" : `slot ${slot}`})`, {
       job: job.id,
       slot,
+      started_at: new Date(started).toISOString(),
     });
     const run: Run = {
       slot,
@@ -790,12 +749,12 @@ export class Scheduler {
     return run;
   }
 
-  async #finish(e: Entry, run: Run, result: ActionResult, started: number): Promise<RunNowAnswer> {
+  async #finish(e: Entry, run: Run, result: ActionResult, started: number): Promise<RunResult> {
     const job = e.job;
     const { log, metrics } = this.#o;
     const duration = Date.now() - started;
     metrics.inc("hermes_cron_runs_total", "Job runs by outcome", { job: job.id, status: result.status });
-    let delivery: RunNowAnswer["delivery"] = "none";
+    let delivery: RunResult["delivery"] = "none";
     const output = result.output.trim() === "" ? "" : result.output;
     if (result.status === "ok") {
       log.info(
@@ -871,7 +830,7 @@ export class Scheduler {
       this.#entries.delete(job.id);
       delete this.#state.jobs[job.id];
     }
-    const answer: RunNowAnswer = {
+    const answer: RunResult = {
       id: job.id,
       status: result.status,
       output: result.output,
@@ -1004,24 +963,4 @@ function compile(job: Job): { slots: Slots | null; invalid: string | null } {
 
 function parseOr(text: string | null | undefined): number {
   return text ? Date.parse(text) : Number.NEGATIVE_INFINITY;
-}
-
-/** "2026-03-29 03:00 (Europe/Berlin)": a time as the job's zone shows it. */
-export function formatIn(at: string, zone: string): string {
-  try {
-    const parts = new Intl.DateTimeFormat("en-CA", {
-      timeZone: zone,
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-      hourCycle: "h23",
-    }).formatToParts(new Date(at));
-    const get = (t: string) => parts.find((p) => p.type === t)?.value ?? "";
-    return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")}:${get("second")} (${zone})`;
-  } catch {
-    return at;
-  }
 }

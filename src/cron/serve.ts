@@ -12,13 +12,13 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createAgent } from "../agent/index.ts";
-import { type LoadResult, loadConfig } from "../config/load.ts";
+import { type LoadResult, loadConfig, unusableConfigMessage } from "../config/load.ts";
 import { ensureDir } from "../fs/atomic.ts";
 import type { LifecycleHooks } from "../gateway/gateway.ts";
 import { noHooks } from "../gateway/gateway.ts";
 import { homeFault } from "../gateway/home-fault.ts";
 import { Metrics } from "../gateway/metrics.ts";
-import { EXIT } from "../gateway/run.ts";
+import { controlSocketPath, EXIT } from "../gateway/run.ts";
 import { within } from "../gateway/within.ts";
 import { createApp, type GatewayApi, type SendResult } from "../http/app.ts";
 import { Redactor } from "../lint/redact.ts";
@@ -28,7 +28,6 @@ import { createNotifier, systemdHooks } from "../systemd/notify.ts";
 import { VERSION } from "../version.ts";
 import { jobEnv } from "./actions.ts";
 import { Scheduler } from "./scheduler.ts";
-import { cronSocketPath } from "./socket.ts";
 import { SpoolSink } from "./spool.ts";
 
 export interface CronServeOptions {
@@ -52,10 +51,7 @@ export async function runCronServe(options: CronServeOptions): Promise<number> {
   }
   const load = loadConfig({ home: options.home, configFile: options.configFile, env: process.env });
   if (load.fatal) {
-    const first = load.diagnostics.find((d) => d.severity === "error");
-    process.stderr.write(
-      `hermes: ${load.configFile.path} cannot be used${first ? ` (line ${first.line ?? "?"}: ${first.message})` : ""}; run hermes lint config\n`,
-    );
+    process.stderr.write(`hermes: ${unusableConfigMessage(load)}\n`);
     return EXIT.config;
   }
   try {
@@ -159,7 +155,7 @@ class CronServe implements GatewayApi {
   }
 
   get socketPath(): string {
-    return cronSocketPath(this.options.home);
+    return controlSocketPath(this.options.home, "cron");
   }
 
   async start(): Promise<void> {

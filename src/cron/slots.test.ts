@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { COUNT_LIMIT, compileSchedule, type Slots, slotsIn } from "./slots.ts";
+import { COUNT_LIMIT, compileSchedule, nextSlot, type Slots, slotsIn, upcoming } from "./slots.ts";
 
 function slots(text: string, zone?: string): Slots {
   const compiled = compileSchedule(text, zone);
@@ -27,6 +27,10 @@ describe("every <duration>", () => {
     expect(isoOf(s.next(t("2026-05-01T10:00:00.000Z")))).toBe("2026-05-01T10:00:02.000Z");
     expect(isoOf(s.next(t("2026-05-01T10:00:01.999Z")))).toBe("2026-05-01T10:00:02.000Z");
     expect(isoOf(s.previous(t("2026-05-01T10:00:03.500Z")))).toBe("2026-05-01T10:00:02.000Z");
+    expect(upcoming(slots("every 30m", "UTC"), t("2026-12-01T10:07:00Z"), 2).map(isoOf)).toEqual([
+      "2026-12-01T10:30:00.000Z",
+      "2026-12-01T11:00:00.000Z",
+    ]);
     const half = slots("every 30m", "Asia/Kolkata");
     // The zone does not move an interval: :00 and :30 UTC, which is :30 and :00 in India.
     expect(between(half, "2026-05-01T10:10:00Z", "2026-05-01T11:10:00Z")).toEqual([
@@ -41,10 +45,33 @@ describe("cron expressions", () => {
     expect(isoOf(slots("0 3 * * *", "Asia/Shanghai").next(t("2026-12-01T12:00:00Z")))).toBe(
       "2026-12-01T19:00:00.000Z",
     );
+    expect(upcoming(slots("0 3 * * *", "Europe/Berlin"), t("2026-12-01T12:00:00Z"), 3).map(isoOf)).toEqual([
+      "2026-12-02T02:00:00.000Z",
+      "2026-12-03T02:00:00.000Z",
+      "2026-12-04T02:00:00.000Z",
+    ]);
+    expect(isoOf(slots("15 30 9 * * *", "Asia/Shanghai").next(t("2026-12-01T00:00:05Z")))).toBe(
+      "2026-12-01T01:30:15.000Z",
+    );
     expect(between(slots("*/20 * * * * *", "UTC"), "2026-05-01T10:00:00Z", "2026-05-01T10:01:00Z")).toEqual([
       "2026-05-01T10:00:20.000Z",
       "2026-05-01T10:00:40.000Z",
       "2026-05-01T10:01:00.000Z",
+    ]);
+  });
+
+  it("counts slots strictly after the given instant", () => {
+    expect(isoOf(slots("0 3 * * *", "Europe/Berlin").next(t("2026-12-02T02:00:00Z")))).toBe(
+      "2026-12-03T02:00:00.000Z",
+    );
+  });
+
+  it("a daily time outside the DST gap keeps its wall-clock time across the change", () => {
+    // Europe/Berlin moves from +01:00 to +02:00 on 2026-03-29.
+    expect(upcoming(slots("0 9 * * *", "Europe/Berlin"), t("2026-03-27T12:00:00Z"), 3).map(isoOf)).toEqual([
+      "2026-03-28T08:00:00.000Z",
+      "2026-03-29T07:00:00.000Z",
+      "2026-03-30T07:00:00.000Z",
     ]);
   });
 
@@ -110,9 +137,46 @@ describe("once", () => {
     expect(isoOf(s.previous(t("2026-12-25T00:00:00Z")))).toBe("2026-12-24T01:00:00.000Z");
   });
 
+  it("a space may stand for the T; an offset is used as written", () => {
+    expect(isoOf(slots("2026-12-24 09:00", "Europe/Berlin").next(0))).toBe("2026-12-24T08:00:00.000Z");
+    expect(isoOf(slots("2026-12-24T09:00+05:30", "UTC").next(0))).toBe("2026-12-24T03:30:00.000Z");
+  });
+});
+
+describe("nextSlot", () => {
+  it("is the first slot after both the last slot and now", () => {
+    const every = slots("every 90s");
+    // Epoch-anchored whatever the last slot: every reader (holder, standby, cron list) shows the same time.
+    expect(isoOf(nextSlot(every, t("2026-12-01T10:00:00Z"), t("2026-12-01T10:04:00Z")))).toBe(
+      "2026-12-01T10:04:30.000Z",
+    );
+    expect(isoOf(nextSlot(every, null, t("2026-12-01T10:04:00Z")))).toBe("2026-12-01T10:04:30.000Z");
+    // A clock stepped back does not fire a slot again: the last slot wins over now.
+    expect(isoOf(nextSlot(every, t("2026-12-01T10:06:00Z"), t("2026-12-01T10:04:00Z")))).toBe(
+      "2026-12-01T10:07:30.000Z",
+    );
+  });
+
+  it("a one-shot job has none once its time has passed, or once it has run", () => {
+    const once = slots("2026-12-24T09:00Z");
+    expect(nextSlot(once, null, t("2026-12-25T00:00:00Z"))).toBeNull();
+    expect(nextSlot(once, t("2026-12-24T09:00:00Z"), t("2026-12-01T00:00:00Z"))).toBeNull();
+    expect(isoOf(nextSlot(once, null, t("2026-12-01T00:00:00Z")))).toBe("2026-12-24T09:00:00.000Z");
+  });
+});
+
+describe("compileSchedule", () => {
   it("reports what is wrong", () => {
-    const bad = compileSchedule("0 3 * * *", "Mars/Base");
-    expect(bad.ok).toBe(false);
+    expect(compileSchedule("0 3 * * *", "Asia/Beijing")).toEqual({
+      ok: false,
+      reason: 'time zone "Asia/Beijing" is not an IANA time zone name',
+    });
+    // An interval does not use its zone, but an unknown zone is still wrong.
+    expect(compileSchedule("every 1h", "Mars/Base").ok).toBe(false);
+    expect(compileSchedule("0 25 * * *", "UTC")).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("hour"),
+    });
     const never = compileSchedule("0 0 30 2 *", "UTC");
     expect(never).toMatchObject({ ok: false, reason: expect.stringContaining("never fires") });
   });

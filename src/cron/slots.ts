@@ -10,7 +10,8 @@
  * - an ISO time is one slot; without an offset it is read in the job's zone.
  */
 import { Cron } from "croner";
-import { parseSchedule } from "./schedule.ts";
+import { isValidTimeZone, parseSchedule } from "./schedule.ts";
+import { localZone } from "./zone.ts";
 
 export interface Slots {
   readonly kind: "cron" | "every" | "once";
@@ -22,18 +23,14 @@ export interface Slots {
 
 export type CompiledSchedule = { ok: true; slots: Slots; zone: string } | { ok: false; reason: string };
 
-let local: string | undefined;
-
-/** The machine's time zone name (what a job without `timezone` uses). */
-export function localZone(): string {
-  local ??= Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-  return local;
-}
-
 const HAS_OFFSET = /(Z|[+-]\d{2}:?\d{2})$/i;
 
+/** A job's slots from its schedule and zone (default: the machine's), or why it has none. */
 export function compileSchedule(text: string, timezone?: string): CompiledSchedule {
   const zone = timezone ?? localZone();
+  // Checked for every kind: an interval does not use its zone, but a job naming an unknown one is wrong.
+  if (!isValidTimeZone(zone))
+    return { ok: false, reason: `time zone "${zone}" is not an IANA time zone name` };
   let parsed: ReturnType<typeof parseSchedule>;
   try {
     parsed = parseSchedule(text, zone);
@@ -64,6 +61,26 @@ export function compileSchedule(text: string, timezone?: string): CompiledSchedu
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   }
   return { ok: true, zone, slots: cronSlots(schedule.cron) };
+}
+
+/**
+ * The slot a job fires next: the first after both its last slot (state.json `last_slot`, null when none) and
+ * `now`. What the holder arms, what a standby and `hermes cron list` show.
+ */
+export function nextSlot(slots: Slots, lastSlot: number | null, now: number): number | null {
+  return slots.next(Math.max(lastSlot ?? Number.NEGATIVE_INFINITY, now));
+}
+
+/** The next `count` slots after `after` (fewer when the schedule ends): previews of `cron add` and `cron list`. */
+export function upcoming(slots: Slots, after: number, count: number): number[] {
+  const runs: number[] = [];
+  let at: number | null = after;
+  while (runs.length < count) {
+    at = slots.next(at);
+    if (at === null) break;
+    runs.push(at);
+  }
+  return runs;
 }
 
 function everySlots(interval: number): Slots {

@@ -2,7 +2,7 @@
  * The jobs of a home as the `hermes cron` commands see them: `cron.jobs` of config.yaml, then the jobs of
  * `cron/jobs.json`. A source that cannot be read is reported, never guessed at; the other still counts.
  */
-import { InputError, type LoadResult, loadConfig } from "../config/load.ts";
+import { InputError, type LoadResult, loadConfig, unusableConfigMessage } from "../config/load.ts";
 import { type CliJobs, configJobs, type JobAt, readCliJobs } from "../lint/rules/cron.ts";
 import { suggest } from "../lint/suggest.ts";
 import type { Job } from "./types.ts";
@@ -27,10 +27,7 @@ export function readHomeJobs(
   let configProblem: string | undefined;
   try {
     load = loadConfig({ home, env, ...options });
-    if (load.fatal) {
-      const first = load.diagnostics.find((d) => d.severity === "error");
-      configProblem = `${load.configFile.path} cannot be used${first ? ` (line ${first.line ?? "?"}: ${first.message})` : ""}; run hermes lint config`;
-    }
+    if (load.fatal) configProblem = unusableConfigMessage(load);
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
     configProblem = error.message;

@@ -29,10 +29,20 @@ const result = (n: number, target = "webhook:ops", failureTargets: string[] = []
   failureTargets,
 });
 
-/** A gateway's control socket: /v1/send answered by `answer`, /admin/outbox from `outbox`. */
+/**
+ * A gateway's control socket: /v1/send (one message, or a batch `{"messages": [...]}` with one result each)
+ * answered per message by `answer`, /admin/outbox from `outbox`.
+ */
 function fakeGateway(dir: string, answer: (body: { target: string; id: string }) => number = () => 202) {
   const sent: Record<string, unknown>[] = [];
+  /** How many messages each /v1/send request carried. */
+  const requests: number[] = [];
   const outbox = { pending: [] as { id: string }[], dead: [] as { id: string }[] };
+  const one = (m: { target: string; id: string }) => {
+    const status = answer(m);
+    if (status === 202) sent.push(m);
+    return status === 202 ? { status, id: m.id } : { status, error: `refused (${status})` };
+  };
   const server = createServer((req, res) => {
     let raw = "";
     req.on("data", (c) => (raw += c));
@@ -40,11 +50,14 @@ function fakeGateway(dir: string, answer: (body: { target: string; id: string })
       res.setHeader("content-type", "application/json");
       if (req.url === "/v1/send") {
         const body = JSON.parse(raw);
-        const status = answer(body);
-        if (status === 202) sent.push(body);
-        res
-          .writeHead(status)
-          .end(JSON.stringify(status === 202 ? { id: body.id } : { error: `refused (${status})` }));
+        if (Array.isArray(body.messages)) {
+          requests.push(body.messages.length);
+          res.writeHead(200).end(JSON.stringify({ results: body.messages.map(one) }));
+        } else {
+          requests.push(1);
+          const { status, ...rest } = one(body);
+          res.writeHead(status).end(JSON.stringify(rest));
+        }
       } else if (req.url?.startsWith("/admin/outbox")) {
         const dead = req.url.includes("state=dead");
         res.end(JSON.stringify({ messages: dead ? outbox.dead : outbox.pending }));
@@ -53,7 +66,7 @@ function fakeGateway(dir: string, answer: (body: { target: string; id: string })
   });
   servers.push(server);
   const listening = new Promise<void>((resolve) => server.listen(join(dir, "run", "gateway.sock"), resolve));
-  return { sent, outbox, listening, server };
+  return { sent, requests, outbox, listening, server };
 }
 
 function sink(dir: string, ttlMs = 60_000) {
@@ -99,7 +112,13 @@ describe("cron serve's delivery through the spool", () => {
       { target: "webhook:ops", text: "result 2", id: result(2).id },
       { target: "webhook:ops", text: "result 3", id: result(3).id },
     ]);
-    expect(s.pending()).toBe(0);
+    // In one request: the gateway's outbox takes them in order, and writes them together.
+    expect(gateway.requests).toEqual([3]);
+    await until("recorded as forwarded", () => s.pending() === 0);
+    const replayed = await Spool.open(spoolPath(dir));
+    expect(replayed.pending).toEqual([]);
+    expect([...replayed.outcomes.values()]).toEqual(["forwarded", "forwarded", "forwarded"]);
+    await replayed.close();
     // The gateway's outbox then says what became of them.
     gateway.outbox.pending.push({ id: result(2).id });
     const outcomes: string[] = [];
@@ -147,6 +166,33 @@ describe("cron serve's delivery through the spool", () => {
     enabled = true;
     await until("the held ones", () => gateway.sent.length === 3);
     expect(gateway.sent.map((m) => m.text)).toEqual(["result 2", "result 1", "result 3"]);
+  });
+
+  it("a refused result goes to its failure targets; a gateway that does not take results keeps them spooled", async () => {
+    const dir = home();
+    let refuse = 400;
+    const gateway = fakeGateway(dir, (body) => (body.target === "nope:c" ? refuse : 202));
+    await gateway.listening;
+    const s = sink(dir);
+    await s.held();
+    const outcomes: string[] = [];
+    s.follow("j", "2026-05-01T10:00:01.000Z", (o) => outcomes.push(o));
+    await s.deliver([result(1, "nope:c", ["webhook:ops"]), result(2)]);
+    await until("the notice", () => gateway.sent.length === 2);
+    expect(gateway.sent.map((m) => [m.target, m.id])).toEqual([
+      ["webhook:ops", result(2).id],
+      ["webhook:ops", `${result(1).id}:failed:0`],
+    ]);
+    await until("the verdict", () => outcomes.length === 1);
+    expect(outcomes).toEqual(["failed"]);
+    // 503 (stopping): nothing is lost, it is tried again.
+    refuse = 503;
+    await s.deliver([result(3, "nope:c")]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(s.pending()).toBe(1);
+    refuse = 202;
+    await until("taken once it answers", () => gateway.sent.length === 3);
+    expect(gateway.sent[2]!.id).toBe(result(3).id);
   });
 
   it("opens the spool only when this process holds the lock (a standby never writes it)", async () => {

@@ -23,6 +23,8 @@ export function spoolPath(home: string): string {
 }
 
 const COMPACT_AFTER = 1000;
+/** Results forwarded in one request at most (the gateway takes up to 1,000). */
+const FORWARD_BATCH = 500;
 
 /** The spool's records, replayed: messages not yet done (in order), and what became of the others. */
 export class Spool {
@@ -200,59 +202,73 @@ export class SpoolSink implements DeliverySink {
     } else if (again) this.#kick(this.o.retryMs ?? 1000);
   }
 
-  /** Returns true when something is left to do later. */
+  /**
+   * Forwards what the spool holds, oldest first, in batches (one `POST /v1/send` each: the gateway's outbox takes
+   * them in order and writes them together), and records what the gateway took. Returns true when something is
+   * left to do later.
+   */
   async #forward(spool: Spool): Promise<boolean> {
     const { log } = this.o;
     const ttl = this.o.ttlMs();
-    // A target the gateway does not take right now (409: not enabled) keeps its later messages back too, in order.
+    for (const m of spool.pending.filter((p) => Date.now() - p.at > ttl))
+      await this.#fail(
+        spool,
+        m,
+        `not delivered within outbox_ttl (${Math.round(ttl / 1000)} s): no gateway took it`,
+        "expired",
+      );
+    // A target the gateway does not take right now (409: not enabled) keeps its later results back too, in order.
     const heldBack = new Set<string>();
-    for (const m of [...spool.pending]) {
+    for (;;) {
       if (this.#stopped) return false;
-      if (Date.now() - m.at > ttl) {
-        await this.#fail(
-          spool,
-          m,
-          `not delivered within outbox_ttl (${Math.round(ttl / 1000)} s): no gateway took it`,
-          "expired",
-        );
-        continue;
-      }
-      if (heldBack.has(m.target)) continue;
-      let response: { status: number; body: unknown };
+      const batch = spool.pending.filter((m) => !heldBack.has(m.target)).slice(0, FORWARD_BATCH);
+      if (batch.length === 0) return spool.pending.length > 0;
+      let results: { status: number; id?: string; error?: string }[] | undefined;
+      let why: string;
       try {
-        response = await controlRequest(socketFor(this.o.home), "POST", "/v1/send", 5000, {
-          target: m.target,
-          text: m.text,
-          id: m.id,
-          ...(m.failure_targets.length > 0 ? { failure_targets: m.failure_targets } : {}),
+        const response = await controlRequest(socketFor(this.o.home), "POST", "/v1/send", 10_000, {
+          messages: batch.map((m) => ({
+            target: m.target,
+            text: m.text,
+            id: m.id,
+            ...(m.failure_targets.length > 0 ? { failure_targets: m.failure_targets } : {}),
+          })),
         });
+        const body = response.body as { results?: unknown; error?: string } | undefined;
+        if (response.status === 200 && Array.isArray(body?.results) && body.results.length === batch.length)
+          results = body.results as typeof results;
+        why = `it answered HTTP ${response.status}${body?.error ? `: ${body.error}` : ""}`;
       } catch (error) {
+        why = error instanceof Error ? error.message : String(error);
+      }
+      if (!results) {
         if (!this.#gatewayUnreachableLogged) {
           this.#gatewayUnreachableLogged = true;
           log.warn(
             "cron.spool",
-            `no gateway answers on ${socketFor(this.o.home)} (${error instanceof Error ? error.message : String(error)}); ${spool.pending.length} result(s) wait in the spool`,
+            `the gateway on ${socketFor(this.o.home)} does not take results (${why}); ${spool.pending.length} result(s) wait in the spool`,
           );
         }
         return true;
       }
       if (this.#gatewayUnreachableLogged) {
         this.#gatewayUnreachableLogged = false;
-        log.info("cron.spool", "the gateway answers again: forwarding the spooled results");
+        log.info("cron.spool", "the gateway takes results again: forwarding the spooled ones");
       }
-      if (response.status === 202) {
-        await spool.done(m.id, "forwarded");
-        continue;
+      // Recorded together: one write for the batch (a crash before it only forwards them again, under their ids).
+      const written: Promise<void>[] = [];
+      let stopping = false;
+      for (const [i, m] of batch.entries()) {
+        const r = results[i]!;
+        if (r.status === 202) written.push(spool.done(m.id, "forwarded"));
+        else if (r.status === 503)
+          stopping = true; // stopping, or its outbox cannot be written: later
+        else if (r.status === 409) heldBack.add(m.target);
+        else written.push(this.#fail(spool, m, r.error ?? `HTTP ${r.status}`, "failed"));
       }
-      const error = (response.body as { error?: string } | undefined)?.error ?? `HTTP ${response.status}`;
-      if (response.status === 503) return true; // stopping, or its outbox cannot be written: later
-      if (response.status === 409) {
-        heldBack.add(m.target);
-        continue;
-      }
-      await this.#fail(spool, m, error, "failed");
+      await Promise.all(written);
+      if (stopping) return true;
     }
-    return spool.pending.length > 0;
   }
 
   /** A result that will not be delivered: logged with its job, its failure targets told (through the spool). */

@@ -2,10 +2,9 @@ import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { job as jobSchema } from "../config/schema.ts";
 import { PLAIN } from "../lint/format/human.ts";
-import type { ListEntry } from "./client.ts";
-import { localTimeZone } from "./next.ts";
-import { emptyJobState, type Job } from "./types.ts";
-import { entryOf, formatPreview, formatTable, pickEntry, previewRuns, shorten } from "./view.ts";
+import { emptyJobState, type Job, type ListEntry } from "./types.ts";
+import { entryOf, formatPreview, formatTable, nextRuns, pickEntry, previewRuns, shorten } from "./view.ts";
+import { localZone } from "./zone.ts";
 
 const job = (fields: Record<string, unknown>, source: Job["source"] = "config"): Job => ({
   ...v.parse(jobSchema, { id: "j", message: "x", ...fields }),
@@ -41,14 +40,19 @@ describe("entryOf", () => {
     });
   });
 
-  it("continues an interval from the last slot, and gives a job without a zone the machine's", () => {
-    const state = { ...emptyJobState(), last_slot: "2026-12-01T11:59:50.000Z" };
+  it("shows the slot the scheduler fires next (an interval on the epoch), and the machine's zone when none", () => {
+    const state = { ...emptyJobState(), last_slot: "2026-12-01T11:59:15.000Z" };
     const { entry } = entryOf(job({ schedule: "every 45s" }, "cli"), state, NOW);
     expect(entry).toMatchObject({
-      next_run_at: "2026-12-01T12:00:35.000Z",
-      timezone: localTimeZone(),
+      next_run_at: "2026-12-01T12:00:45.000Z",
+      timezone: localZone(),
       source: "cli",
     });
+    // A one-shot job that has run (its slot is the last one) has no next run.
+    const once = job({ schedule: "2026-12-24T09:00Z" });
+    const ran = { ...emptyJobState(), last_slot: "2026-12-24T09:00:00.000Z" };
+    expect(entryOf(once, ran, NOW).entry.next_run_at).toBeNull();
+    expect(entryOf(once, undefined, NOW).entry.next_run_at).toBe("2026-12-24T09:00:00.000Z");
   });
 
   it("has no next run for a paused job, and says why an invalid one has none", () => {
@@ -63,6 +67,10 @@ describe("entryOf", () => {
     const invalid = entryOf(job({ schedule: "0 3 * * *", timezone: "Mars/Base" }), undefined, NOW);
     expect(invalid.entry.next_run_at).toBeNull();
     expect(invalid.problem).toBe('time zone "Mars/Base" is not an IANA time zone name');
+    // As the scheduler reports it.
+    expect(invalid.entry.last_error).toBe(
+      'cannot be scheduled: time zone "Mars/Base" is not an IANA time zone name',
+    );
   });
 });
 
@@ -156,6 +164,26 @@ describe("previews", () => {
     expect(previewRuns({ schedule: "0 3 * *", timezone: "UTC", enabled: false }, NOW)).toMatch(
       /^cannot run: /,
     );
+    expect(previewRuns({ schedule: "every 6h", enabled: false }, NOW, 1)).toMatch(
+      new RegExp(
+        `^next run: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\(${localZone()}, the machine's zone\\); paused$`,
+      ),
+    );
+  });
+
+  it("nextRuns lists the next runs as the scheduler computes them, or why there are none", () => {
+    expect(nextRuns({ schedule: "*/20 * * * * *", timezone: "UTC" }, NOW, 2)).toEqual({
+      ok: true,
+      runs: [new Date("2026-12-01T12:00:20Z"), new Date("2026-12-01T12:00:40Z")],
+    });
+    expect(nextRuns({ schedule: "2026-12-24T09:00", timezone: "Asia/Shanghai" }, NOW, 3)).toEqual({
+      ok: true,
+      runs: [new Date("2026-12-24T01:00:00Z")],
+    });
+    expect(nextRuns({ schedule: "0 3 * * *", timezone: "Asia/Beijing" }, NOW, 1)).toEqual({
+      ok: false,
+      reason: 'time zone "Asia/Beijing" is not an IANA time zone name',
+    });
   });
 
   it("--explain's appendix names every job and its source", () => {

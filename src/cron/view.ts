@@ -4,45 +4,24 @@
  */
 import { stripAnsi } from "../cli/output.ts";
 import type { Colors } from "../lint/format/human.ts";
-import { LIST_KEYS, type ListEntry } from "./client.ts";
-import { formatInZone, localTimeZone, nextRuns } from "./next.ts";
-import { isValidTimeZone } from "./schedule.ts";
-import type { Job, JobConfig, JobState } from "./types.ts";
+import { compileSchedule, nextSlot, upcoming } from "./slots.ts";
+import { type Job, type JobConfig, type JobState, LIST_KEYS, type ListEntry, listEntry } from "./types.ts";
+import { formatInZone, localZone } from "./zone.ts";
 
-/** A job's entry as the scheduler would report it; `problem` says why it has no next run when it should. */
+/**
+ * A job's entry as the scheduler would report it (the same slots: slots.ts), from its schedule and run state;
+ * `problem` says why it has no next run when it should.
+ */
 export function entryOf(
   job: Job,
   state: JobState | undefined,
   now: Date,
 ): { entry: ListEntry; problem?: string } {
-  const timezone = job.timezone ?? localTimeZone();
-  let next: string | null = null;
-  let problem: string | undefined;
-  if (job.enabled) {
-    const runs = nextRuns(job.schedule, {
-      timezone,
-      after: now,
-      lastSlot: state?.last_slot ? new Date(state.last_slot) : null,
-    });
-    if (runs.ok) next = runs.runs[0]?.toISOString() ?? null;
-    else problem = runs.reason;
-  }
-  return {
-    entry: {
-      id: job.id,
-      schedule: job.schedule,
-      timezone,
-      enabled: job.enabled,
-      next_run_at: next,
-      last_run_at: state?.last_run_at ?? null,
-      last_status: state?.last_status ?? null,
-      last_error: state?.last_error ?? null,
-      last_delivery_status: state?.last_delivery_status ?? null,
-      missed_runs: state?.missed_runs ?? 0,
-      source: job.source,
-    },
-    ...(problem === undefined ? {} : { problem }),
-  };
+  if (!job.enabled) return { entry: listEntry(job, state, null, null) };
+  const compiled = compileSchedule(job.schedule, job.timezone);
+  if (!compiled.ok) return { entry: listEntry(job, state, null, compiled.reason), problem: compiled.reason };
+  const lastSlot = state?.last_slot ? Date.parse(state.last_slot) : null;
+  return { entry: listEntry(job, state, nextSlot(compiled.slots, lastSlot, now.getTime()), null) };
 }
 
 /** Exactly the contract's keys, in its order, whatever else a scheduler's answer carries. */
@@ -61,9 +40,7 @@ export function shorten(text: string, max = 40): string {
 
 /** A time in the job's zone; in UTC (and saying so) when the zone is not one. */
 function when(iso: string | null, zone: string, showZone: boolean): string {
-  if (iso === null) return "-";
-  if (!isValidTimeZone(zone)) return formatInZone(new Date(iso), "UTC", { showZone: true });
-  return formatInZone(new Date(iso), zone, { showZone });
+  return iso === null ? "-" : formatInZone(new Date(iso), zone, { showZone });
 }
 
 /**
@@ -133,13 +110,24 @@ export function previewRuns(
   now: Date,
   count = 3,
 ): string {
-  const zone = job.timezone ?? localTimeZone();
-  const runs = nextRuns(job.schedule, { timezone: zone, after: now, count });
+  const zone = job.timezone ?? localZone();
+  const runs = nextRuns(job, now, count);
   if (!runs.ok) return `cannot run: ${runs.reason}`;
   if (runs.runs.length === 0) return "no next run: its time has passed";
   const list = runs.runs.map((d) => formatInZone(d, zone)).join(", ");
   const zoneNote = job.timezone === undefined ? `${zone}, the machine's zone` : zone;
   return `${runs.runs.length === 1 ? "next run" : `next ${runs.runs.length} runs`}: ${list} (${zoneNote})${job.enabled ? "" : "; paused"}`;
+}
+
+/** The next `count` runs of a job after `now` (its slots: slots.ts), or why it has none. */
+export function nextRuns(
+  job: Pick<JobConfig, "schedule" | "timezone">,
+  now: Date,
+  count: number,
+): { ok: true; runs: Date[] } | { ok: false; reason: string } {
+  const compiled = compileSchedule(job.schedule, job.timezone);
+  if (!compiled.ok) return compiled;
+  return { ok: true, runs: upcoming(compiled.slots, now.getTime(), count).map((ms) => new Date(ms)) };
 }
 
 /** The `--explain invalid-cron|timezone-invalid` appendix: every job of the home with its next runs. */

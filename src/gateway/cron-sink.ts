@@ -98,18 +98,23 @@ export class OutboxSink implements DeliverySink {
     await this.#ready.catch(() => {});
     const refused: { id: string; target: string; error: string }[] = [];
     const outbox = this.outbox();
-    // In order: the outbox keeps each chat's messages in the order they are accepted.
+    const accepted: Promise<string>[] = [];
+    // Enqueued without waiting in between: the outbox keeps each chat's messages in the order of acceptance, and
+    // writes them together.
     for (const m of messages) {
       const where = this.o.resolve(m.target);
       if ("error" in where) {
         refused.push({ id: m.id, target: m.target, error: where.error });
         continue;
       }
-      await outbox.enqueue(
-        { id: m.id, platform: where.platform, chatId: where.chatId, text: m.text, inReplyTo: null },
-        { failureTargets: m.failureTargets },
+      accepted.push(
+        outbox.enqueue(
+          { id: m.id, platform: where.platform, chatId: where.chatId, text: m.text, inReplyTo: null },
+          { failureTargets: m.failureTargets },
+        ),
       );
     }
+    await Promise.all(accepted);
     return refused;
   }
 

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InputError, type LoadResult, loadConfig } from "../config/load.ts";
+import { InputError, type LoadResult, loadConfig, unusableConfigMessage } from "../config/load.ts";
 import { ensureDir } from "../fs/atomic.ts";
 import type { Diagnostic } from "../lint/diagnostic.ts";
 import { Redactor } from "../lint/redact.ts";
@@ -68,25 +68,24 @@ export function underUnit(env = process.env): boolean {
   return !!env.INVOCATION_ID || !!env.NOTIFY_SOCKET;
 }
 
-/** The control socket in the 0700 run/ directory, or a short path when that one exceeds the unix socket limit. */
-export function controlSocketPath(home: string): string {
-  const preferred = join(home, "run", "gateway.sock");
+/**
+ * A control socket in the 0700 run/ directory: the gateway's `run/gateway.sock`, or `run/cron.sock` of the `hermes
+ * cron serve` that holds the scheduler lock. When that path exceeds the unix socket limit, a short path derived
+ * from HERMES_HOME is used instead, so that every reader computes the same one.
+ */
+export function controlSocketPath(home: string, owner: "gateway" | "cron" = "gateway"): string {
+  const preferred = join(home, "run", `${owner}.sock`);
   if (Buffer.byteLength(preferred) <= 100) return preferred;
   const uid = typeof process.getuid === "function" ? process.getuid() : 0;
   const dir = join(tmpdir(), `hermes-${uid}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return join(dir, `${createHash("sha256").update(home).digest("hex").slice(0, 16)}.sock`);
+  const hash = createHash("sha256").update(home).digest("hex").slice(0, 16);
+  return join(dir, owner === "gateway" ? `${hash}.sock` : `${hash}-${owner}.sock`);
 }
 
 function loadAndLint(options: RunGatewayOptions): { load: LoadResult; diagnostics: Diagnostic[] } {
   const load = loadConfig({ home: options.home, configFile: options.configFile, env: process.env });
-  if (load.fatal) {
-    const first = load.diagnostics.find((d) => d.severity === "error");
-    throw new InputError(
-      `${load.configFile.path} cannot be used${first ? ` (line ${first.line ?? "?"}: ${first.message})` : ""}; run hermes lint config`,
-      load.configFile.path,
-    );
-  }
+  if (load.fatal) throw new InputError(unusableConfigMessage(load), load.configFile.path);
   const strict = options.strict || load.config.gateway.strict;
   const diagnostics = lintLoaded(load, { strict: false });
   const errors = diagnostics.filter((d) => d.severity === "error");

@@ -129,6 +129,51 @@ describe("the HTTP app", () => {
     expect(calls).toHaveLength(1);
   });
 
+  it("POST /v1/send takes a batch {messages: [...]}: each sent in order, without waiting in between, one result each", async () => {
+    const calls: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const app = createApp({
+      api: fakeApi({
+        send: async (target, text, options) => {
+          calls.push(`${target} ${text}`);
+          if (target === "off:c") return { ok: false, status: 409, error: "platform off is not enabled" };
+          // Every message is handed over before any is durable: the outbox writes them together.
+          await held;
+          return { ok: true, id: options?.id ?? "random" };
+        },
+      }),
+    });
+    const answer = app.request(
+      "/v1/send",
+      json({
+        messages: [
+          { target: "webhook:ops", text: "one", id: "cron:j:s:0", failure_targets: ["webhook:admins"] },
+          { target: "off:c", text: "two" },
+          { target: "webhook:ops", text: "" },
+          { target: "webhook:ops", text: "three", id: "cron:j:s:1" },
+        ],
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toEqual(["webhook:ops one", "off:c two", "webhook:ops three"]);
+    release();
+    const r = await answer;
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({
+      results: [
+        { status: 202, id: "cron:j:s:0" },
+        { status: 409, error: "platform off is not enabled" },
+        { status: 400, error: 'expected {"target": "platform" or "platform:chat_id", "text": "…"}' },
+        { status: 202, id: "cron:j:s:1" },
+      ],
+    });
+    for (const messages of [[], "x", Array.from({ length: 1001 }, () => ({ target: "a", text: "b" }))])
+      expect((await app.request("/v1/send", json({ messages }))).status).toBe(400);
+  });
+
   it("the scheduler's routes exist only on the control socket: GET /admin/cron, POST /admin/cron/run", async () => {
     const runs: string[] = [];
     const api = fakeApi({

@@ -54,6 +54,38 @@ const loopbackOnly: MiddlewareHandler = async (c, next) => {
   await next();
 };
 
+/** Messages one `POST /v1/send` may carry as `{"messages": [...]}`. */
+export const MAX_BATCH = 1000;
+
+/** One message of `POST /v1/send`: `{target, text, id?, failure_targets?}`, or what is wrong with it. */
+function sendRequest(
+  body: unknown,
+): { target: string; text: string; options: SendOptions } | { error: string } {
+  const { target, text, id, failure_targets } = (body ?? {}) as {
+    target?: unknown;
+    text?: unknown;
+    id?: unknown;
+    failure_targets?: unknown;
+  };
+  if (typeof target !== "string" || typeof text !== "string" || text === "")
+    return { error: 'expected {"target": "platform" or "platform:chat_id", "text": "…"}' };
+  if (id !== undefined && (typeof id !== "string" || id === "" || id.length > 256))
+    return { error: '"id" must be a non-empty string of at most 256 characters' };
+  if (
+    failure_targets !== undefined &&
+    (!Array.isArray(failure_targets) || !failure_targets.every((t) => typeof t === "string" && t !== ""))
+  )
+    return { error: '"failure_targets" must be a list of targets such as "telegram:123"' };
+  return {
+    target,
+    text,
+    options: {
+      ...(id !== undefined ? { id } : {}),
+      ...(failure_targets !== undefined ? { failureTargets: failure_targets as string[] } : {}),
+    },
+  };
+}
+
 export function createApp(options: AppOptions): Hono {
   const { api } = options;
   const app = new Hono();
@@ -82,29 +114,33 @@ export function createApp(options: AppOptions): Hono {
     } catch {
       return c.json({ error: "the body is not valid JSON" }, 400);
     }
-    const { target, text, id, failure_targets } = (body ?? {}) as {
-      target?: unknown;
-      text?: unknown;
-      id?: unknown;
-      failure_targets?: unknown;
-    };
-    if (typeof target !== "string" || typeof text !== "string" || text === "") {
-      return c.json({ error: 'expected {"target": "platform" or "platform:chat_id", "text": "…"}' }, 400);
+    const batch = (body as { messages?: unknown } | null)?.messages;
+    if (batch === undefined) {
+      const one = sendRequest(body);
+      if ("error" in one) return c.json({ error: one.error }, 400);
+      const result = await api.send(one.target, one.text, one.options);
+      return result.ok ? c.json({ id: result.id }, 202) : c.json({ error: result.error }, result.status);
     }
-    if (id !== undefined && (typeof id !== "string" || id === "" || id.length > 256)) {
-      return c.json({ error: '"id" must be a non-empty string of at most 256 characters' }, 400);
-    }
-    if (
-      failure_targets !== undefined &&
-      (!Array.isArray(failure_targets) || !failure_targets.every((t) => typeof t === "string" && t !== ""))
-    ) {
-      return c.json({ error: '"failure_targets" must be a list of targets such as "telegram:123"' }, 400);
-    }
-    const result = await api.send(target, text, {
-      ...(id !== undefined ? { id } : {}),
-      ...(failure_targets !== undefined ? { failureTargets: failure_targets as string[] } : {}),
-    });
-    return result.ok ? c.json({ id: result.id }, 202) : c.json({ error: result.error }, result.status);
+    // A batch (how `hermes cron serve` forwards its spool): sent in order without waiting in between, so the
+    // outbox keeps their order and writes them together; one result each, in the same order.
+    if (!Array.isArray(batch) || batch.length === 0 || batch.length > MAX_BATCH)
+      return c.json({ error: `"messages" must be a list of 1 to ${MAX_BATCH} messages` }, 400);
+    const results = await Promise.all(
+      batch.map((m) => {
+        const one = sendRequest(m);
+        return "error" in one
+          ? ({ ok: false, status: 400, error: one.error } as const)
+          : api.send(one.target, one.text, one.options);
+      }),
+    );
+    return c.json(
+      {
+        results: results.map((r) =>
+          r.ok ? { status: 202, id: r.id } : { status: r.status, error: r.error },
+        ),
+      },
+      200,
+    );
   });
   app.all("/webhooks/:platform", (c) => api.webhook(c.req.param("platform"), c.req.raw));
   if (options.control) {

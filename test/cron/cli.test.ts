@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { LIST_KEYS } from "../../src/cron/types.ts";
 import { cleanEnv, hermes, hermesAsync } from "../helpers/cli.ts";
 import { fakeScheduler, listEntry } from "../helpers/fake-scheduler.ts";
 import { makeHome, writeFile } from "../helpers/home.ts";
@@ -21,20 +22,6 @@ const CONFIG = `cron:
       timezone: Asia/Shanghai
       message: Happy new year
 `;
-
-const LIST_KEYS = [
-  "id",
-  "schedule",
-  "timezone",
-  "enabled",
-  "next_run_at",
-  "last_run_at",
-  "last_status",
-  "last_error",
-  "last_delivery_status",
-  "missed_runs",
-  "source",
-];
 
 /** A jobs.json as `hermes cron add` writes it. */
 function jobsFile(jobs: Record<string, unknown>[]): string {

@@ -6,33 +6,13 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { LIST_KEYS } from "../../src/cron/types.ts";
 import { freePort, startGateway, waitFor, waitReady } from "../helpers/gateway.ts";
 import { makeHome } from "../helpers/home.ts";
+import { alive } from "../helpers/proc.ts";
 import { receiver, SECRET } from "../helpers/receiver.ts";
 
-const KEYS = [
-  "enabled",
-  "id",
-  "last_delivery_status",
-  "last_error",
-  "last_run_at",
-  "last_status",
-  "missed_runs",
-  "next_run_at",
-  "schedule",
-  "source",
-  "timezone",
-];
-
-/** The process exists and is not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
+const KEYS = [...LIST_KEYS].sort();
 
 describe("hermes cron serve", () => {
   it("alone, spools its results; a gateway that starts later delivers them, in order, once", async () => {

@@ -10,16 +10,16 @@ import { job as jobSchema } from "../../config/schema.ts";
 import { askScheduler } from "../../cron/client.ts";
 import { updateJobsFile } from "../../cron/edit.ts";
 import { cronPaths, jobForFile } from "../../cron/files.ts";
-import { localTimeZone, nextRuns } from "../../cron/next.ts";
 import { findJob, readHomeJobs, unknownJobMessage } from "../../cron/sources.ts";
 import type { JobConfig } from "../../cron/types.ts";
-import { previewRuns } from "../../cron/view.ts";
+import { nextRuns, previewRuns } from "../../cron/view.ts";
+import { localZone } from "../../cron/zone.ts";
 import { ruleInfo } from "../../lint/catalog.ts";
 import { jobProblems } from "../../lint/rules/cron.ts";
 import { command } from "../define.ts";
 import { resolveHome } from "../globals.ts";
 import { colors, err, out } from "../output.ts";
-import { id, json, noSchedulerWarning, printJson } from "./cron-jobs.ts";
+import { id, jobsFileProblems, json, loud, noSchedulerWarning, printJson } from "./cron-jobs.ts";
 
 const addArgs = {
   job_id: { type: "positional", required: false, description: "job id (or --id)" },
@@ -157,8 +157,7 @@ export const add = command({
       return 1;
     }
     const now = new Date();
-    const zone = job.timezone ?? localTimeZone();
-    const runs = nextRuns(job.schedule, { timezone: zone, after: now, count: 3 });
+    const runs = nextRuns(job, now, 3);
     if (runs.ok && runs.runs.length === 0) {
       err(`Not added: "${job.schedule}" has passed, so the job would never run; nothing was written.`);
       return 1;
@@ -188,6 +187,8 @@ export const add = command({
     const upcoming = runs.ok ? runs.runs : [];
     if (args.json) printJson({ job: jobForFile(job), next_runs: upcoming.map((d) => d.toISOString()) });
     else out(describeJob(job, cronPaths(home).jobs, now));
+    // Jobs a scheduler moved aside do not run, whatever is added.
+    for (const problem of jobsFileProblems(home)) err(loud(problem));
     const { live } = await askScheduler(home);
     if (!live) err(noSchedulerWarning(home));
     return 0;
@@ -201,7 +202,7 @@ function describeJob(job: JobConfig, file: string, now: Date): string {
       : job.prompt !== undefined
         ? ["prompt", job.prompt]
         : ["command", Array.isArray(job.command) ? JSON.stringify(job.command) : String(job.command)];
-  const zone = job.timezone ?? `${localTimeZone()} (the machine's zone)`;
+  const zone = job.timezone ?? `${localZone()} (the machine's zone)`;
   const lines = [
     `added ${job.id} to ${file}${job.enabled ? "" : " (paused)"}`,
     `  schedule  ${job.schedule}`,

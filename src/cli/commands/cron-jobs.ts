@@ -3,21 +3,16 @@
  * and otherwise read the files themselves: config.yaml, `cron/jobs.json`, `cron/state.json` and the scheduler
  * lock. The commands that change `cron/jobs.json` are in cron-edit.ts.
  */
-import {
-  askScheduler,
-  describeHolder,
-  type Holder,
-  type ListEntry,
-  type RunResult,
-  readLockHolder,
-  runThrough,
-} from "../../cron/client.ts";
-import { cronPaths, readStateFile } from "../../cron/files.ts";
-import { formatInZone, localTimeZone } from "../../cron/next.ts";
+import { askScheduler, describeHolder, runThrough } from "../../cron/client.ts";
+import { cronPaths, keptAsideJobsFiles, readStateFile } from "../../cron/files.ts";
+import { readSchedulerLock } from "../../cron/lock.ts";
 import { runHere } from "../../cron/run-here.ts";
-import { findJob, type HomeJobs, readHomeJobs, unknownJobMessage, withSource } from "../../cron/sources.ts";
+import { findJob, readHomeJobs, unknownJobMessage, withSource } from "../../cron/sources.ts";
+import type { ListEntry, LockHolder, RunResult } from "../../cron/types.ts";
 import { entryOf, formatTable, pickEntry } from "../../cron/view.ts";
+import { formatInZone, localZone } from "../../cron/zone.ts";
 import { Redactor } from "../../lint/redact.ts";
+import { type CliJobs, readCliJobs } from "../../lint/rules/cron.ts";
 import { command } from "../define.ts";
 import { resolveHome } from "../globals.ts";
 import { colors, err, out } from "../output.ts";
@@ -29,9 +24,9 @@ export const printJson = (value: unknown) => out(`${JSON.stringify(value, null, 
 
 /** Said loudly wherever it matters: with no scheduler, no job fires. */
 export function noSchedulerWarning(home: string): string {
-  const last = readLockHolder(home);
+  const last = readSchedulerLock(home);
   const c = colors(process.stderr);
-  const was = last && !last.running ? ` (the last one was ${describeHolder(last)}, which is gone)` : "";
+  const was = last && !last.alive ? ` (the last one was ${describeHolder(last.holder)}, which is gone)` : "";
   return c.bold(
     c.red(
       `No scheduler is running for ${home}${was}: no job fires. Start one: hermes gateway run, or hermes cron serve (or their services).`,
@@ -50,7 +45,9 @@ export const list = command({
       const entries = live.view.jobs.map(pickEntry);
       if (args.json) printJson({ jobs: entries });
       else out(entries.length > 0 ? formatTable(entries, colors(process.stdout), new Map()) : "No jobs.\n");
-      return 0;
+      const unreadable = jobsFileProblems(home, readCliJobs(home));
+      for (const problem of unreadable) err(loud(problem));
+      return unreadable.length > 0 ? 2 : 0;
     }
 
     const jobs = readHomeJobs(home, process.env);
@@ -68,19 +65,32 @@ export const list = command({
 
     for (const [jobId, problem] of invalid)
       err(`Job "${jobId}" cannot run: ${problem} (see hermes lint config).`);
-    const unreadable = sourceProblems(jobs);
-    for (const problem of unreadable) err(problem);
+    const unreadable = [
+      ...(jobs.configProblem ? [`${jobs.configProblem}; its jobs are not shown.`] : []),
+      ...jobsFileProblems(home, jobs.cli),
+    ];
+    for (const problem of unreadable) err(loud(problem));
     err(noSchedulerWarning(home));
     return unreadable.length > 0 ? 2 : 0;
   },
 });
 
-/** One sentence per source that could not be read (its jobs are missing from what is shown). */
-function sourceProblems(jobs: HomeJobs): string[] {
-  const problems: string[] = [];
-  if (jobs.configProblem) problems.push(`${jobs.configProblem}; its jobs are not shown.`);
-  if (!jobs.cli.ok)
-    problems.push(`${jobs.cli.message}; its jobs are not shown (hermes lint config shows where).`);
+export const loud = (text: string) => colors(process.stderr).bold(colors(process.stderr).red(text));
+
+/**
+ * One sentence per jobs file whose jobs do not run: `cron/jobs.json` when it cannot be read now, and each copy a
+ * scheduler moved aside because it could not read it (until the copy is fixed and moved back, or deleted).
+ */
+export function jobsFileProblems(home: string, cli?: CliJobs): string[] {
+  const problems =
+    !cli || cli.ok
+      ? []
+      : [`${cli.message}; its jobs are not shown and do not run (hermes lint config shows where).`];
+  const { jobs } = cronPaths(home);
+  for (const kept of keptAsideJobsFiles(home))
+    problems.push(
+      `${kept} holds jobs that do not run: a scheduler could not read ${jobs} and moved it there (never emptying it); fix it and move it back to ${jobs}, or delete it.`,
+    );
   return problems;
 }
 
@@ -91,10 +101,10 @@ export const status = command({
   async run(args) {
     const home = resolveHome(args.home as string | undefined);
     const { live } = await askScheduler(home);
-    const locked = readLockHolder(home);
+    const locked = readSchedulerLock(home);
     if (live) {
       const view = live.view;
-      const holder = view.holder ?? (locked ? holderOf(locked) : null);
+      const holder = view.holder ?? locked?.holder ?? null;
       const next = earliest(view.jobs);
       if (args.json)
         printJson({
@@ -114,11 +124,11 @@ export const status = command({
     const now = new Date();
     const entries = jobs.all.map((j) => entryOf(withSource(j), state[j.job.id], now).entry);
     const next = earliest(entries);
-    const stuck = locked?.running === true;
+    const stuck = locked?.alive === true;
     if (args.json)
       printJson({
         alive: false,
-        holder: locked ? holderOf(locked) : null,
+        holder: locked?.holder ?? null,
         last_tick_at: null,
         jobs: entries.length,
         next_run_at: next?.next_run_at ?? null,
@@ -129,7 +139,7 @@ export const status = command({
       say(
         c.bold(
           c.red(
-            `Not answering: ${describeHolder(locked)} holds the scheduler lock (${cronPaths(home).lock}) but answers on no control socket; its jobs may not fire. See its log, or restart it.`,
+            `Not answering: ${describeHolder(locked.holder)} holds the scheduler lock (${cronPaths(home).lock}) but answers on no control socket; its jobs may not fire. See its log, or restart it.`,
           ),
         ),
       );
@@ -146,10 +156,6 @@ export const status = command({
   },
 });
 
-function holderOf(h: Holder): Holder {
-  return { pid: h.pid, kind: h.kind, since: h.since };
-}
-
 /** The enabled job that runs first. */
 function earliest(entries: readonly ListEntry[]): ListEntry | undefined {
   return entries
@@ -165,12 +171,12 @@ function ago(iso: string): string {
 }
 
 function describeAlive(
-  holder: Holder | null,
+  holder: LockHolder | null,
   lastTick: string | null,
   jobs: readonly ListEntry[],
   next: ListEntry | undefined,
 ): string {
-  const zone = localTimeZone();
+  const zone = localZone();
   const since = holder?.since
     ? ` since ${formatInZone(new Date(holder.since), zone, { showZone: true })}`
     : "";

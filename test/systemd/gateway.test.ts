@@ -9,13 +9,11 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { receiver } from "../helpers/receiver.ts";
 import {
   BINARY,
   freePort,
-  GatewayUnit,
-  type GatewayUnitOptions,
   RESTART_SEC,
   SECRET,
   signalRestart,
@@ -35,6 +33,7 @@ import {
   UNIT_NAME,
   until,
 } from "./harness.ts";
+import { trackedGatewayUnits } from "./tracked-units.ts";
 
 const unavailable = sandboxUnavailable() ?? (existsSync(BINARY) ? undefined : `${BINARY} is not built`);
 if (unavailable) console.log(`systemd gateway scenarios skipped: ${unavailable}`);
@@ -57,21 +56,7 @@ const OBSERVE_MS = 4_000;
  */
 const RESTART_GAP_MAX_MS = 2 * RESTART_SEC * 1000;
 
-const units: GatewayUnit[] = [];
-async function gatewayUnit(options: GatewayUnitOptions): Promise<GatewayUnit> {
-  const gu = await GatewayUnit.create(options);
-  units.push(gu);
-  return gu;
-}
-
-afterEach(async (context) => {
-  if (context.task.result?.state === "fail") {
-    for (const gu of units)
-      console.log(`journal of ${UNIT_NAME} (${gu.sb.name}):\n${(await gu.journal()).slice(-40).join("\n")}`);
-  }
-  await Promise.all(units.splice(0).map((gu) => gu.dispose()));
-  await stopAllSandboxes();
-});
+const gatewayUnit = trackedGatewayUnits();
 
 function printTiming(what: string, ready: number, restart: RestartTiming): void {
   console.log(

@@ -328,13 +328,20 @@ export const SANDBOX_HOME = "/srv/hermes-home";
  */
 export async function generatedUnit(
   sandbox: Sandbox,
-  options: { hermes?: string; execStart?: string; home?: string; name?: string } = {},
+  options: {
+    hermes?: string;
+    execStart?: string;
+    home?: string;
+    name?: string;
+    component?: "gateway" | "cron";
+  } = {},
 ): Promise<string> {
   const hermes = options.hermes ?? SANDBOX_BINARY;
   const args = [hermes, "install-service", "--system", "--dry-run", "--home", options.home ?? SANDBOX_HOME];
   args.push("--run-as-user", "root");
   if (options.execStart) args.push("--binary", options.execStart);
   if (options.name) args.push("--name", options.name);
+  if (options.component) args.push("--component", options.component);
   const result = await sandbox.exec(args);
   if (result.code !== 0)
     throw new Error(`hermes install-service --dry-run failed (exit ${result.code}): ${result.stderr.trim()}`);

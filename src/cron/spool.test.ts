@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -114,7 +114,11 @@ describe("cron serve's delivery through the spool", () => {
     ]);
     // In one request: the gateway's outbox takes them in order, and writes them together.
     expect(gateway.requests).toEqual([3]);
-    await until("recorded as forwarded", () => s.pending() === 0);
+    // Taken off the pending list at once (so nothing is sent twice), on disk once the journal's write is done.
+    await until(
+      "recorded as forwarded",
+      () => readFileSync(spoolPath(dir), "utf8").split('"t":"done"').length === 4,
+    );
     const replayed = await Spool.open(spoolPath(dir));
     expect(replayed.pending).toEqual([]);
     expect([...replayed.outcomes.values()]).toEqual(["forwarded", "forwarded", "forwarded"]);

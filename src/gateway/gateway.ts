@@ -314,6 +314,7 @@ export class Gateway implements GatewayApi {
       log,
       onTransition: (status, previous) => this.#onTransition(name, status, previous, log),
       receive: (message) => this.#pipeline.receive(message),
+      onAnnounce: (reason) => this.#openIncident(name, "backoff", reason),
       onWatchdogTrip: () =>
         this.meters.inc("hermes_watchdog_trips_total", "Adapters torn down for showing no progress", {
           platform: name,
@@ -818,10 +819,15 @@ export class Gateway implements GatewayApi {
     if (this.#incidents.has(name) || this.#stopping) return;
     const threshold = Math.max(60_000, 2 * this.#load.config.gateway.reconnect.max);
     const outFor = Date.now() - (this.#lastConnected.get(name) ?? this.startedAt.getTime());
-    if (status.state === "failed" || (status.state === "backoff" && outFor > threshold)) {
-      this.#incidents.add(name);
-      this.#announce(`⚠️ ${name} is ${status.state}: ${status.reason ?? "no reason given"}`, name);
-    }
+    if (status.state === "failed" || (status.state === "backoff" && outFor > threshold))
+      this.#openIncident(name, status.state, status.reason);
+  }
+
+  /** Tells the admins once per incident (and once more when the platform is connected again). */
+  #openIncident(name: string, state: string, reason: string | null): void {
+    if (this.#incidents.has(name) || this.#stopping) return;
+    this.#incidents.add(name);
+    this.#announce(`⚠️ ${name} is ${state}: ${reason ?? "no reason given"}`, name);
   }
 
   readonly #lastConnected = new Map<string, number>();

@@ -34,6 +34,8 @@ export interface SupervisorOptions {
   receive(message: InboundMessage): Promise<ReceiveResult>;
   /** The watchdog tore the adapter down. */
   onWatchdogTrip?(): void;
+  /** A failure the adapter marked for the admins at once (PlatformError.announce), e.g. a 409 conflict. */
+  onAnnounce?(reason: string): void;
   random?: () => number;
 }
 
@@ -182,6 +184,8 @@ export class Supervisor {
           random: this.options.random,
         });
       this.#apply({ type: "retry", reason, delayMs: delay });
+      if (outcome.kind === "error" && outcome.error instanceof PlatformError && outcome.error.announce)
+        this.options.onAnnounce?.(reason);
       await this.#sleep(delay);
     }
   }

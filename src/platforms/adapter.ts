@@ -67,14 +67,21 @@ export type AdapterFactory = (ctx: AdapterContext) => Adapter;
 
 export type PlatformErrorKind = "auth" | "transient" | "rate_limit" | "protocol";
 
-/** What went wrong, classified: `auth` means the platform refused our credentials (state `failed`). */
+/**
+ * What went wrong, classified: `auth` means the platform refused our credentials (state `failed`). `announce`
+ * asks the gateway to tell the admins at once rather than after the usual threshold (a 409 conflict: another
+ * instance runs with the same token, which only a person can fix).
+ */
 export class PlatformError extends Error {
   override name = "PlatformError";
+  readonly announce: boolean;
   constructor(
     readonly kind: PlatformErrorKind,
     message: string,
     readonly retryAfterMs?: number,
+    options: { cause?: unknown; announce?: boolean } = {},
   ) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.announce = options.announce ?? false;
   }
 }

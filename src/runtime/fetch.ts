@@ -2,6 +2,7 @@
  * `fetch` for every outbound request, honouring HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY the same way on
  * every runtime. The proxy is chosen here (one rule set), then handed to the runtime's own mechanism: Bun's
  * `proxy` fetch option, a Deno HttpClient, undici's ProxyAgent on Node (whose global fetch ignores the variables).
+ * Bun and Deno also apply NO_PROXY on their own, with the same meaning, so a bypass stays a bypass there.
  */
 import { runtimeName } from "./index.ts";
 
@@ -24,7 +25,11 @@ export function bypassesProxy(url: URL, env: Env): boolean {
     const entry = raw.trim().toLowerCase();
     if (!entry) continue;
     if (entry === "*") return true;
-    const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry);
+    // A bare IPv6 address has colons of its own and no port.
+    const match =
+      entry.split(":").length > 2 && !entry.startsWith("[")
+        ? [entry, entry, undefined]
+        : /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry);
     if (!match) continue;
     const name = (match[1] ?? "").replace(/^\[(.*)\]$/, "$1").replace(/^\*?\./, "");
     if (match[2] && match[2] !== port) continue;
@@ -57,11 +62,9 @@ const denoClients = new Map<string, unknown>();
 export const outboundFetch: FetchLike = async (url, init = {}) => {
   const proxy = proxyFor(new URL(url));
   const runtime = runtimeName();
-  if (runtime === "bun") {
-    // Bun would otherwise apply the proxy variables by its own rules; an explicit choice keeps one rule set.
-    return fetch(url, { ...init, proxy: proxy ?? "" } as RequestInit);
-  }
   if (!proxy) return fetch(url, init);
+  // Bun reads HTTP(S)_PROXY and NO_PROXY itself but not every spelling (ALL_PROXY, bare host:port): explicit.
+  if (runtime === "bun") return fetch(url, { ...init, proxy } as RequestInit);
   if (runtime === "deno") {
     const deno = (globalThis as { Deno?: { createHttpClient(o: { proxy: { url: string } }): unknown } }).Deno;
     let client = denoClients.get(proxy);

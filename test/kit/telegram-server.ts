@@ -141,9 +141,11 @@ export class TelegramTestServer {
     this.#answerHeld();
   }
 
-  /** Queues `n` messages at once (the throughput burst). */
-  burst(n: number, input: Omit<TelegramMessageInput, "text">): void {
+  /** Queues `n` messages at once (the throughput burst), spread over `chats` chats from `chatId` on. */
+  burst(n: number, input: Omit<TelegramMessageInput, "text"> & { chats?: number }): void {
+    const chats = input.chats ?? 1;
     for (let i = 0; i < n; i++) {
+      const chatId = input.chatId + (i % chats);
       const id = this.#nextUpdateId++;
       this.#updates.push({
         id,
@@ -152,7 +154,7 @@ export class TelegramTestServer {
           message: {
             message_id: this.#nextMessageId++,
             date: Math.floor(Date.now() / 1000),
-            chat: { id: input.chatId, type: "private", first_name: "User" },
+            chat: { id: chatId, type: "private", first_name: "User" },
             from: { id: input.userId, is_bot: false, first_name: "User" },
             text: `burst ${i}`,
           },

@@ -315,6 +315,15 @@ export class Gateway implements GatewayApi {
       onTransition: (status, previous) => this.#onTransition(name, status, previous, log),
       receive: (message) => this.#pipeline.receive(message),
       onAnnounce: (reason) => this.#openIncident(name, "backoff", reason),
+      onEvent: (event) =>
+        this.meters.inc(
+          "hermes_platform_events_total",
+          "Protocol events counted by adapters (stale polls, …)",
+          {
+            platform: name,
+            event,
+          },
+        ),
       onWatchdogTrip: () =>
         this.meters.inc("hermes_watchdog_trips_total", "Adapters torn down for showing no progress", {
           platform: name,

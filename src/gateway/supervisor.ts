@@ -36,6 +36,8 @@ export interface SupervisorOptions {
   onWatchdogTrip?(): void;
   /** A failure the adapter marked for the admins at once (PlatformError.announce), e.g. a 409 conflict. */
   onAnnounce?(reason: string): void;
+  /** An adapter counted a protocol event (AdapterContext.count). */
+  onEvent?(event: string): void;
   random?: () => number;
 }
 
@@ -212,6 +214,9 @@ export class Supervisor {
         this.#lastProgress = Date.now();
         this.#connectedAt = this.#lastProgress;
         this.#apply({ type: "connected" });
+      },
+      count: (event) => {
+        if (live) this.options.onEvent?.(event);
       },
       receive: (message) => {
         if (!live) return Promise.resolve({ status: "unavailable" });

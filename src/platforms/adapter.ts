@@ -50,6 +50,8 @@ export interface AdapterContext {
   progress(): void;
   /** The connection is usable (handshake done). */
   connected(): void;
+  /** Counts a protocol event worth watching (`stale_poll`, `zombie`, …): `hermes_platform_events_total`. */
+  count(event: string): void;
   /** Hands a message to the gateway; resolves once it is accepted (or refused). */
   receive(message: InboundMessage): Promise<ReceiveResult>;
 }

@@ -121,6 +121,24 @@ describe("Telegram through the compiled binary", () => {
   });
 });
 
+describe("hermes send with no gateway running", () => {
+  it("sends straight through the Bot API, split at 4096", async () => {
+    server = await TelegramTestServer.start(TOKEN);
+    const h = makeHome({
+      config: `platforms:\n  telegram:\n    allowed_users: [555]\n    api_base: ${server.url}\n`,
+      env: `TELEGRAM_BOT_TOKEN=${TOKEN}\n`,
+    });
+    const text = `${"a".repeat(4000)}\n\n${"b".repeat(200)}`;
+    const run = await hermesAsync(["send", "telegram:555", text, "--home", h]);
+    expect(run.stdout).toMatch(/^sent: [0-9a-f-]{36} \(directly to telegram:555; no gateway is running\)\n$/);
+    expect(server.sent.map((m) => [m.chat_id, m.text.length])).toEqual([
+      ["555", 4000],
+      ["555", 200],
+    ]);
+    expect(run.stdout + run.stderr).not.toContain(TOKEN);
+  });
+});
+
 describe("lint config --online", () => {
   const home = (apiBase: string, token = TOKEN) =>
     makeHome({

@@ -72,6 +72,7 @@ describe("seed, zombie class (Telegram)", () => {
     );
     expect(h.reasons[backoff]).toMatch(/^stale poll: getUpdates pending past its 1\.3 s deadline/);
     expect(h.logs.some((l) => l.event === "telegram.stale_poll")).toBe(true);
+    expect(h.events).toEqual(["stale_poll"]);
     // The network heals: requests that hung are cut, new ones are answered.
     server.stall = false;
     server.dropConnections();

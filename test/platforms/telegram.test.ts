@@ -261,6 +261,7 @@ function context(s: TelegramTestServer | undefined, receive: (m: InboundMessage)
   const state = {
     connected: 0,
     progress: 0,
+    events: [] as string[],
     abort: () => controller.abort(new PlatformError("transient", "stopped")),
     ctx: {
       manifest: telegram,
@@ -276,6 +277,9 @@ function context(s: TelegramTestServer | undefined, receive: (m: InboundMessage)
       },
       connected: () => {
         state.connected++;
+      },
+      count: (event: string) => {
+        state.events.push(event);
       },
       receive,
     } satisfies AdapterContext,

@@ -49,6 +49,7 @@ const ctx = (apiBase: string): AdapterContext => ({
   log: silentLogger,
   progress() {},
   connected() {},
+  count() {},
   receive: async () => ({ status: "accepted", id: "x" }),
 });
 

@@ -103,6 +103,7 @@ export function createTelegramAdapter(ctx: AdapterContext, options: TelegramAdap
       } catch (error) {
         if (!isStale(error)) throw error;
         stalePolls++;
+        ctx.count("stale_poll");
         ctx.log.warn(
           "telegram.stale_poll",
           `getUpdates did not return within ${deadlineMs / 1000} s (timeout ${timeoutS} s + grace): abandoned as a stale poll; reconnecting`,

@@ -187,13 +187,26 @@ describe("lint config --online", () => {
     expect(strict.code).toBe(1);
   });
 
-  it("goes through HTTPS_PROXY / ALL_PROXY like the gateway (the Bun binary's fetch)", async () => {
-    server = await TelegramTestServer.start(TOKEN);
-    proxy = await ConnectProxy.start();
-    const run = await hermesAsync(["lint", "config", "--online", "--home", home(server.url)], {
-      env: cleanEnv({ ALL_PROXY: proxy.url }),
+  // The binary (Bun's fetch), the Node bundle (undici, loaded only there) and Deno (an HttpClient).
+  for (const runtime of ["binary", "node", "deno"] as const) {
+    it(`goes through ALL_PROXY like the gateway, and NO_PROXY bypasses it (${runtime})`, async () => {
+      server = await TelegramTestServer.start(TOKEN);
+      proxy = await ConnectProxy.start();
+      const h = home(server.url);
+      const run = await hermesAsync(["lint", "config", "--online", "--home", h], {
+        env: cleanEnv({ ALL_PROXY: proxy.url }),
+        runtime,
+      });
+      expect(run.stderr).toContain("online: telegram accepted its credentials");
+      expect(run.code).toBe(0);
+      expect(proxy.to(`127.0.0.1:${server.port}`)).toHaveLength(1);
+      const direct = await hermesAsync(["lint", "config", "--online", "--home", h], {
+        env: cleanEnv({ ALL_PROXY: proxy.url, NO_PROXY: "127.0.0.1" }),
+        runtime,
+      });
+      expect(direct.stderr).toContain("online: telegram accepted its credentials");
+      expect(proxy.seen).toHaveLength(1);
+      expect(server.count("getMe")).toBe(2);
     });
-    expect(run.code).toBe(0);
-    expect(proxy.to(`127.0.0.1:${server.port}`)).toHaveLength(1);
-  });
+  }
 });

@@ -174,20 +174,18 @@ export class Supervisor {
       const stableMs = Math.min(60_000, this.options.reconnect.maxMs);
       if (this.#connectedAt !== undefined && Date.now() - this.#connectedAt >= stableMs)
         this.#apply({ type: "reset" });
-      const retryAfter =
-        outcome.kind === "error" && outcome.error instanceof PlatformError
-          ? outcome.error.retryAfterMs
-          : undefined;
+      const error =
+        outcome.kind === "error" && outcome.error instanceof PlatformError ? outcome.error : undefined;
+      const maxMs = Math.min(this.options.reconnect.maxMs, error?.backoffCapMs ?? Number.POSITIVE_INFINITY);
       const delay =
-        retryAfter ??
+        error?.retryAfterMs ??
         backoffDelay(this.#status.attempts + 1, {
-          initialMs: this.options.reconnect.initialMs,
-          maxMs: this.options.reconnect.maxMs,
+          initialMs: Math.min(this.options.reconnect.initialMs, maxMs),
+          maxMs,
           random: this.options.random,
         });
       this.#apply({ type: "retry", reason, delayMs: delay });
-      if (outcome.kind === "error" && outcome.error instanceof PlatformError && outcome.error.announce)
-        this.options.onAnnounce?.(reason);
+      if (error?.announce) this.options.onAnnounce?.(reason);
       await this.#sleep(delay);
     }
   }

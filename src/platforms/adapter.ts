@@ -71,19 +71,22 @@ export type PlatformErrorKind = "auth" | "transient" | "rate_limit" | "protocol"
 
 /**
  * What went wrong, classified: `auth` means the platform refused our credentials (state `failed`). `announce`
- * asks the gateway to tell the admins at once rather than after the usual threshold (a 409 conflict: another
- * instance runs with the same token, which only a person can fix).
+ * asks the gateway to tell the admins at once rather than after the usual threshold, and `backoffCapMs` caps the
+ * backoff below `gateway.reconnect.max` (a 409 conflict: another instance runs with the same token, which only a
+ * person can fix, and the platform must notice soon once they have).
  */
 export class PlatformError extends Error {
   override name = "PlatformError";
   readonly announce: boolean;
+  readonly backoffCapMs: number | undefined;
   constructor(
     readonly kind: PlatformErrorKind,
     message: string,
     readonly retryAfterMs?: number,
-    options: { cause?: unknown; announce?: boolean } = {},
+    options: { cause?: unknown; announce?: boolean; backoffCapMs?: number } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.announce = options.announce ?? false;
+    this.backoffCapMs = options.backoffCapMs;
   }
 }

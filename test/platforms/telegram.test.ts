@@ -113,6 +113,12 @@ describe("Telegram long polling", () => {
     expect(h.states).not.toContain("failed");
     expect(h.states).not.toContain("connected");
     expect(announced.length).toBeGreaterThanOrEqual(1);
+    const error = (await createTelegramAdapter(
+      context(server, async () => ({ status: "accepted", id: "x" })).ctx,
+    )
+      .run()
+      .catch((e: unknown) => e)) as PlatformError;
+    expect(error).toMatchObject({ kind: "transient", announce: true, backoffCapMs: 5 * 60_000 });
     server.conflict = false;
     await connected(h);
   });

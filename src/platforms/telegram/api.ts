@@ -7,6 +7,8 @@ import { type FetchLike, outboundFetch } from "../../runtime/fetch.ts";
 import { PlatformError } from "../adapter.ts";
 
 export const DEFAULT_API_BASE = "https://api.telegram.org";
+/** A 409 (another poller, a webhook set) is retried at least every 5 minutes, whatever reconnect.max says. */
+export const CONFLICT_BACKOFF_CAP_MS = 5 * 60_000;
 
 export interface BotApiOptions {
   token: string;
@@ -117,7 +119,7 @@ export function parseEnvelope<T>(method: string, status: number, text: string, h
       "transient",
       `conflict (409): ${description}; another instance is polling with this token, or a webhook is set`,
       undefined,
-      { announce: true },
+      { announce: true, backoffCapMs: CONFLICT_BACKOFF_CAP_MS },
     );
   if (status === 429) {
     const after = Number(body?.parameters?.retry_after);

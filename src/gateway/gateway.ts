@@ -14,7 +14,13 @@ import type { ResolvedPlatform } from "../config/platforms.ts";
 import { jobEnv } from "../cron/actions.ts";
 import { Scheduler } from "../cron/scheduler.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
-import { createApp, type GatewayApi, type SendOptions, type SendResult } from "../http/app.ts";
+import {
+  createApp,
+  createPlatformApp,
+  type GatewayApi,
+  type SendOptions,
+  type SendResult,
+} from "../http/app.ts";
 import type { Diagnostic } from "../lint/diagnostic.ts";
 import type { Logger } from "../log/logger.ts";
 import { Outbox, type OutboxEntry } from "../outbox/outbox.ts";
@@ -93,6 +99,8 @@ export class Gateway implements GatewayApi {
   #draining = false;
   #skipDrain: (() => void) | undefined;
   #servers: ServerHandle[] = [];
+  /** Platforms' own webhook listeners (`listen`), by platform; each change waits for the previous one. */
+  readonly #platformServers = new Map<string, Promise<ServerHandle | undefined>>();
   #timers: ReturnType<typeof setInterval>[] = [];
   #finished!: (code: number) => void;
   readonly done: Promise<number>;
@@ -331,6 +339,7 @@ export class Gateway implements GatewayApi {
     });
     this.#supervisors.set(name, supervisor);
     this.#fingerprints.set(name, fingerprint(platform));
+    this.#servePlatform(name, platform.manifest.transport.webhook ? platform.block?.listen : undefined);
     const error = diagnostics.find((d) => d.platform === name && d.severity === "error");
     if (error) supervisor.disable(`${error.rule}: ${error.message}`);
     else if (!load)
@@ -338,6 +347,40 @@ export class Gateway implements GatewayApi {
         `not-implemented: this version of hermes has no ${platform.manifest.title} adapter yet`,
       );
     else supervisor.start();
+  }
+
+  /**
+   * Binds (or rebinds, or closes, when `listen` is undefined) a platform's own webhook listener. A bind that
+   * fails is retried with backoff while the listener is still wanted; the route on gateway.http serves meanwhile.
+   */
+  #servePlatform(name: string, listen: string | undefined): void {
+    const previous = this.#platformServers.get(name) ?? Promise.resolve(undefined);
+    const next = previous.then(async (old) => {
+      await old?.close();
+      if (!listen) return undefined;
+      const { host, port } = parseListen(listen)!;
+      const fetch = createPlatformApp(this, name).fetch;
+      for (let attempt = 1; !this.#stopping && this.#platformServers.get(name) === next; attempt++) {
+        try {
+          const server = await this.deps.runtime.serveTcp(fetch, host, port);
+          this.deps.log.info("http.platform", `${name}: webhooks also on ${listen}`, { platform: name });
+          return server;
+        } catch (error) {
+          this.deps.log.error(
+            "http.platform",
+            `${name}: cannot listen on ${listen} (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}; retrying, meanwhile its webhooks are served on gateway.http`,
+            { platform: name, attempt },
+          );
+          await new Promise((r) => {
+            // Unref'd: a listener still being retried must not keep a stopped gateway's process alive.
+            const timer = setTimeout(r, backoffDelay(attempt, { initialMs: 500, maxMs: 30_000 }));
+            (timer as { unref?: () => void }).unref?.();
+          });
+        }
+      }
+      return undefined;
+    });
+    this.#platformServers.set(name, next);
   }
 
   #onTransition(name: string, status: PlatformStatus, previous: PlatformStatus, log: Logger): void {
@@ -590,6 +633,7 @@ export class Gateway implements GatewayApi {
         void old.stop();
       }
       if (platform?.enabled) this.#startPlatform(platform, next.diagnostics);
+      else this.#servePlatform(name, undefined);
       log.info(
         "config.reload",
         `${name}: ${platform?.enabled ? (old ? "restarted with the new settings" : "started") : "stopped (no longer enabled)"}`,
@@ -666,7 +710,15 @@ export class Gateway implements GatewayApi {
     await within(Promise.all(stopping), Math.max(1000, HARD_DEADLINE_GRACE_MS / 2));
     // A journal that opened before start-up failed is closed too (the other may not exist).
     await within(Promise.all([this.#pipeline?.stop(), this.#outbox?.stop()]), 2000);
-    await within(Promise.all(this.#servers.map((s) => s.close())), 2000);
+    const platformServers = [...this.#platformServers.values()];
+    this.#platformServers.clear();
+    await within(
+      Promise.all([
+        ...this.#servers.map((s) => s.close()),
+        ...platformServers.map(async (p) => (await p)?.close()),
+      ]),
+      2000,
+    );
     this.deps.state.stopHeartbeat();
     this.#state = "stopped";
     this.#writeState();

@@ -109,6 +109,35 @@ describe("Telegram through the compiled binary", () => {
     expect(await everything(gw, home)).not.toContain(TOKEN);
   });
 
+  it("webhook mode on the platform's own listener (listen): only the webhook route is served there", async () => {
+    const [port, own] = [await freePort(), await freePort()];
+    server = await TelegramTestServer.start(TOKEN);
+    const home = makeHome({
+      config: `gateway:\n  http: { listen: "127.0.0.1:${port}" }\nplatforms:\n  telegram:\n    mode: webhook\n    listen: 127.0.0.1:${own}\n    webhook_url: http://127.0.0.1:${own}/webhooks/telegram\n    allowed_users: [555]\n    api_base: ${server.url}\n`,
+      env: `TELEGRAM_BOT_TOKEN=${TOKEN}\n`,
+    });
+    const gw = startGateway({ home });
+    await waitReady(gw);
+    const tg = server;
+    await waitFor("telegram connected", async () => (await telegramState(gw))?.state === "connected");
+    await waitFor("the own listener", () => gw.logs.some((l) => l.event === "http.platform"));
+    const update = {
+      message: {
+        message_id: 7,
+        date: 1,
+        chat: { id: 555, type: "private" },
+        from: { id: 555 },
+        text: "own port",
+      },
+    };
+    expect((await tg.deliverWebhook(update)).status).toBe(200);
+    await waitFor("the reply", () => tg.sent.length >= 1);
+    expect(tg.sent.map((m) => m.text)).toEqual(["own port"]);
+    // The gateway's state and admin routes are not on that port.
+    expect((await fetch(`http://127.0.0.1:${own}/status`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${own}/v1/send`, { method: "POST" })).status).toBe(404);
+  });
+
   it("ALL_PROXY: every request of the gateway goes through the proxy", async () => {
     proxy = await ConnectProxy.start();
     const { gw, server } = await gateway("", { ALL_PROXY: proxy.url });

@@ -339,14 +339,19 @@ export class Gateway implements GatewayApi {
     });
     this.#supervisors.set(name, supervisor);
     this.#fingerprints.set(name, fingerprint(platform));
-    this.#servePlatform(name, platform.manifest.transport.webhook ? platform.block?.listen : undefined);
     const error = diagnostics.find((d) => d.platform === name && d.severity === "error");
     if (error) supervisor.disable(`${error.rule}: ${error.message}`);
     else if (!load)
       supervisor.disable(
         `not-implemented: this version of hermes has no ${platform.manifest.title} adapter yet`,
       );
-    else supervisor.start();
+    else {
+      supervisor.start();
+      this.#servePlatform(name, platform.manifest.transport.webhook ? platform.block?.listen : undefined);
+      return;
+    }
+    // Disabled: a listener left from before a reload goes.
+    this.#servePlatform(name, undefined);
   }
 
   /**

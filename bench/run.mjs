@@ -114,6 +114,13 @@ if (!process.argv.includes("--startup-only")) {
     env,
   });
   if (gateway.status !== 0) throw new Error("the gateway benchmark failed");
+  // Telegram: a Bot API burst through the gateway and back, against the webhook path (bench/telegram.mjs).
+  console.log("");
+  const telegram = spawnSync(process.execPath, [join(root, "bench", "telegram.mjs")], {
+    stdio: "inherit",
+    env,
+  });
+  if (telegram.status !== 0) throw new Error("the telegram benchmark failed");
   // The scheduler: firing delay and idle CPU (bench/cron.mjs); it says why when it skips hermes.
   console.log("");
   const cron = spawnSync(process.execPath, [join(root, "bench", "cron.mjs")], { stdio: "inherit", env });

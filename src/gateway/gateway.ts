@@ -14,7 +14,13 @@ import type { ResolvedPlatform } from "../config/platforms.ts";
 import { jobEnv } from "../cron/actions.ts";
 import { Scheduler } from "../cron/scheduler.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
-import { createApp, type GatewayApi, type SendOptions, type SendResult } from "../http/app.ts";
+import {
+  createApp,
+  createPlatformApp,
+  type GatewayApi,
+  type SendOptions,
+  type SendResult,
+} from "../http/app.ts";
 import type { Diagnostic } from "../lint/diagnostic.ts";
 import type { Logger } from "../log/logger.ts";
 import { Outbox, type OutboxEntry } from "../outbox/outbox.ts";
@@ -93,6 +99,8 @@ export class Gateway implements GatewayApi {
   #draining = false;
   #skipDrain: (() => void) | undefined;
   #servers: ServerHandle[] = [];
+  /** Platforms' own webhook listeners (`listen`), by platform; each change waits for the previous one. */
+  readonly #platformServers = new Map<string, Promise<ServerHandle | undefined>>();
   #timers: ReturnType<typeof setInterval>[] = [];
   #finished!: (code: number) => void;
   readonly done: Promise<number>;
@@ -314,6 +322,16 @@ export class Gateway implements GatewayApi {
       log,
       onTransition: (status, previous) => this.#onTransition(name, status, previous, log),
       receive: (message) => this.#pipeline.receive(message),
+      onAnnounce: (reason) => this.#openIncident(name, "backoff", reason),
+      onEvent: (event) =>
+        this.meters.inc(
+          "hermes_platform_events_total",
+          "Protocol events counted by adapters (stale polls, …)",
+          {
+            platform: name,
+            event,
+          },
+        ),
       onWatchdogTrip: () =>
         this.meters.inc("hermes_watchdog_trips_total", "Adapters torn down for showing no progress", {
           platform: name,
@@ -327,7 +345,47 @@ export class Gateway implements GatewayApi {
       supervisor.disable(
         `not-implemented: this version of hermes has no ${platform.manifest.title} adapter yet`,
       );
-    else supervisor.start();
+    else {
+      supervisor.start();
+      this.#servePlatform(name, platform.manifest.transport.webhook ? platform.block?.listen : undefined);
+      return;
+    }
+    // Disabled: a listener left from before a reload goes.
+    this.#servePlatform(name, undefined);
+  }
+
+  /**
+   * Binds (or rebinds, or closes, when `listen` is undefined) a platform's own webhook listener. A bind that
+   * fails is retried with backoff while the listener is still wanted; the route on gateway.http serves meanwhile.
+   */
+  #servePlatform(name: string, listen: string | undefined): void {
+    const previous = this.#platformServers.get(name) ?? Promise.resolve(undefined);
+    const next = previous.then(async (old) => {
+      await old?.close();
+      if (!listen) return undefined;
+      const { host, port } = parseListen(listen)!;
+      const fetch = createPlatformApp(this, name).fetch;
+      for (let attempt = 1; !this.#stopping && this.#platformServers.get(name) === next; attempt++) {
+        try {
+          const server = await this.deps.runtime.serveTcp(fetch, host, port);
+          this.deps.log.info("http.platform", `${name}: webhooks also on ${listen}`, { platform: name });
+          return server;
+        } catch (error) {
+          this.deps.log.error(
+            "http.platform",
+            `${name}: cannot listen on ${listen} (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}; retrying, meanwhile its webhooks are served on gateway.http`,
+            { platform: name, attempt },
+          );
+          await new Promise((r) => {
+            // Unref'd: a listener still being retried must not keep a stopped gateway's process alive.
+            const timer = setTimeout(r, backoffDelay(attempt, { initialMs: 500, maxMs: 30_000 }));
+            (timer as { unref?: () => void }).unref?.();
+          });
+        }
+      }
+      return undefined;
+    });
+    this.#platformServers.set(name, next);
   }
 
   #onTransition(name: string, status: PlatformStatus, previous: PlatformStatus, log: Logger): void {
@@ -580,6 +638,7 @@ export class Gateway implements GatewayApi {
         void old.stop();
       }
       if (platform?.enabled) this.#startPlatform(platform, next.diagnostics);
+      else this.#servePlatform(name, undefined);
       log.info(
         "config.reload",
         `${name}: ${platform?.enabled ? (old ? "restarted with the new settings" : "started") : "stopped (no longer enabled)"}`,
@@ -656,7 +715,15 @@ export class Gateway implements GatewayApi {
     await within(Promise.all(stopping), Math.max(1000, HARD_DEADLINE_GRACE_MS / 2));
     // A journal that opened before start-up failed is closed too (the other may not exist).
     await within(Promise.all([this.#pipeline?.stop(), this.#outbox?.stop()]), 2000);
-    await within(Promise.all(this.#servers.map((s) => s.close())), 2000);
+    const platformServers = [...this.#platformServers.values()];
+    this.#platformServers.clear();
+    await within(
+      Promise.all([
+        ...this.#servers.map((s) => s.close()),
+        ...platformServers.map(async (p) => (await p)?.close()),
+      ]),
+      2000,
+    );
     this.deps.state.stopHeartbeat();
     this.#state = "stopped";
     this.#writeState();
@@ -818,10 +885,15 @@ export class Gateway implements GatewayApi {
     if (this.#incidents.has(name) || this.#stopping) return;
     const threshold = Math.max(60_000, 2 * this.#load.config.gateway.reconnect.max);
     const outFor = Date.now() - (this.#lastConnected.get(name) ?? this.startedAt.getTime());
-    if (status.state === "failed" || (status.state === "backoff" && outFor > threshold)) {
-      this.#incidents.add(name);
-      this.#announce(`⚠️ ${name} is ${status.state}: ${status.reason ?? "no reason given"}`, name);
-    }
+    if (status.state === "failed" || (status.state === "backoff" && outFor > threshold))
+      this.#openIncident(name, status.state, status.reason);
+  }
+
+  /** Tells the admins once per incident (and once more when the platform is connected again). */
+  #openIncident(name: string, state: string, reason: string | null): void {
+    if (this.#incidents.has(name) || this.#stopping) return;
+    this.#incidents.add(name);
+    this.#announce(`⚠️ ${name} is ${state}: ${reason ?? "no reason given"}`, name);
   }
 
   readonly #lastConnected = new Map<string, number>();

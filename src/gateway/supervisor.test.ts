@@ -86,6 +86,19 @@ describe("Supervisor", () => {
     await s.supervisor.stop();
   });
 
+  it("a failure with its own backoff cap is retried within it, below reconnect.max", async () => {
+    const s = supervise(async () => {
+      throw new PlatformError("transient", "409 conflict", undefined, { backoffCapMs: 8 });
+    });
+    s.supervisor.start();
+    await until("ten attempts", () => s.attempts() >= 10);
+    const delays = s.transitions.filter((t) => t.state === "backoff").map((t) => t.nextRetryAt! - t.since);
+    // reconnect.max is 20 ms here: without the cap, later delays would reach 10 to 20 ms.
+    expect(Math.max(...delays)).toBeLessThanOrEqual(8);
+    expect(s.supervisor.status.state).not.toBe("failed");
+    await s.supervisor.stop();
+  });
+
   it("credentials refused is failed, until retryNow", async () => {
     const s = supervise(async (ctx, n) => {
       if (n === 1) throw new PlatformError("auth", "401 Unauthorized");

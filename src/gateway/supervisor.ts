@@ -34,6 +34,10 @@ export interface SupervisorOptions {
   receive(message: InboundMessage): Promise<ReceiveResult>;
   /** The watchdog tore the adapter down. */
   onWatchdogTrip?(): void;
+  /** A failure the adapter marked for the admins at once (PlatformError.announce), e.g. a 409 conflict. */
+  onAnnounce?(reason: string): void;
+  /** An adapter counted a protocol event (AdapterContext.count). */
+  onEvent?(event: string): void;
   random?: () => number;
 }
 
@@ -170,18 +174,18 @@ export class Supervisor {
       const stableMs = Math.min(60_000, this.options.reconnect.maxMs);
       if (this.#connectedAt !== undefined && Date.now() - this.#connectedAt >= stableMs)
         this.#apply({ type: "reset" });
-      const retryAfter =
-        outcome.kind === "error" && outcome.error instanceof PlatformError
-          ? outcome.error.retryAfterMs
-          : undefined;
+      const error =
+        outcome.kind === "error" && outcome.error instanceof PlatformError ? outcome.error : undefined;
+      const maxMs = Math.min(this.options.reconnect.maxMs, error?.backoffCapMs ?? Number.POSITIVE_INFINITY);
       const delay =
-        retryAfter ??
+        error?.retryAfterMs ??
         backoffDelay(this.#status.attempts + 1, {
-          initialMs: this.options.reconnect.initialMs,
-          maxMs: this.options.reconnect.maxMs,
+          initialMs: Math.min(this.options.reconnect.initialMs, maxMs),
+          maxMs,
           random: this.options.random,
         });
       this.#apply({ type: "retry", reason, delayMs: delay });
+      if (error?.announce) this.options.onAnnounce?.(reason);
       await this.#sleep(delay);
     }
   }
@@ -208,6 +212,9 @@ export class Supervisor {
         this.#lastProgress = Date.now();
         this.#connectedAt = this.#lastProgress;
         this.#apply({ type: "connected" });
+      },
+      count: (event) => {
+        if (live) this.options.onEvent?.(event);
       },
       receive: (message) => {
         if (!live) return Promise.resolve({ status: "unavailable" });

@@ -183,3 +183,14 @@ export function createApp(options: AppOptions): Hono {
   });
   return app;
 }
+
+/**
+ * A platform's own listener (`platforms.<name>.listen`): its webhook route and nothing else, so that the
+ * port a platform's servers must reach exposes none of the gateway's state or admin routes.
+ */
+export function createPlatformApp(api: Pick<GatewayApi, "webhook">, platform: string): Hono {
+  const app = new Hono();
+  app.all(`/webhooks/${platform}`, (c) => api.webhook(platform, c.req.raw));
+  app.notFound((c) => c.json({ error: `this listener serves only /webhooks/${platform}` }, 404));
+  return app;
+}

@@ -12,6 +12,8 @@ export interface RuleInfo {
   severity: Severity;
   summary: string;
   command: LintCommand;
+  /** Found only by `--online` (asking the platform), never from the files alone. */
+  online?: boolean;
 }
 
 const CONFIG_RULES: Omit<RuleInfo, "command">[] = [
@@ -89,6 +91,18 @@ const CONFIG_RULES: Omit<RuleInfo, "command">[] = [
     id: "embedded-default",
     severity: "info",
     summary: "no config.yaml: the embedded default configuration applies",
+  },
+  {
+    id: "token-rejected",
+    severity: "error",
+    summary: "--online: the platform refused the credentials (revoked, regenerated or mistyped)",
+    online: true,
+  },
+  {
+    id: "online-unreachable",
+    severity: "warning",
+    summary: "--online: the platform could not be asked whether the credentials are valid",
+    online: true,
   },
 ];
 

@@ -50,6 +50,8 @@ export interface AdapterContext {
   progress(): void;
   /** The connection is usable (handshake done). */
   connected(): void;
+  /** Counts a protocol event worth watching (`stale_poll`, `zombie`, …): `hermes_platform_events_total`. */
+  count(event: string): void;
   /** Hands a message to the gateway; resolves once it is accepted (or refused). */
   receive(message: InboundMessage): Promise<ReceiveResult>;
 }
@@ -67,14 +69,24 @@ export type AdapterFactory = (ctx: AdapterContext) => Adapter;
 
 export type PlatformErrorKind = "auth" | "transient" | "rate_limit" | "protocol";
 
-/** What went wrong, classified: `auth` means the platform refused our credentials (state `failed`). */
+/**
+ * What went wrong, classified: `auth` means the platform refused our credentials (state `failed`). `announce`
+ * asks the gateway to tell the admins at once rather than after the usual threshold, and `backoffCapMs` caps the
+ * backoff below `gateway.reconnect.max` (a 409 conflict: another instance runs with the same token, which only a
+ * person can fix, and the platform must notice soon once they have).
+ */
 export class PlatformError extends Error {
   override name = "PlatformError";
+  readonly announce: boolean;
+  readonly backoffCapMs: number | undefined;
   constructor(
     readonly kind: PlatformErrorKind,
     message: string,
     readonly retryAfterMs?: number,
+    options: { cause?: unknown; announce?: boolean; backoffCapMs?: number } = {},
   ) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.announce = options.announce ?? false;
+    this.backoffCapMs = options.backoffCapMs;
   }
 }

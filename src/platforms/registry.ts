@@ -31,6 +31,7 @@ const platforms: PlatformManifest[] = [
 ];
 
 const adapters = new Map<string, AdapterLoader>([
+  ["telegram", () => import("./telegram/adapter.ts").then((m) => (ctx) => m.createTelegramAdapter(ctx))],
   ["webhook", () => import("./webhook/adapter.ts").then((m) => m.createWebhookAdapter)],
 ]);
 

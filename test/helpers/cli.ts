@@ -23,17 +23,20 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...env, ...extra };
 }
 
+/** The command that runs hermes on `runtime`: the compiled binary, the Node bundle, or the source on Deno. */
+function command(runtime: Runtime): [string, string[]] {
+  return runtime === "binary"
+    ? [BINARY, []]
+    : runtime === "node"
+      ? [process.execPath, [NODE_BUNDLE]]
+      : [DENO, ["run", "--quiet", "-A", join(ROOT, "src", "cli", "main.ts")]];
+}
+
 export function hermes(
   args: string[],
   options: { env?: Record<string, string>; runtime?: Runtime; cwd?: string; input?: string } = {},
 ): Run {
-  const runtime = options.runtime ?? "binary";
-  const [cmd, pre] =
-    runtime === "binary"
-      ? [BINARY, []]
-      : runtime === "node"
-        ? [process.execPath, [NODE_BUNDLE]]
-        : [DENO, ["run", "--quiet", "-A", join(ROOT, "src", "cli", "main.ts")]];
+  const [cmd, pre] = command(options.runtime ?? "binary");
   const result = spawnSync(cmd, [...pre, ...args], {
     env: options.env ?? cleanEnv(),
     cwd: options.cwd ?? ROOT,
@@ -47,9 +50,13 @@ export function hermes(
 }
 
 /** Like `hermes()`, without blocking this process's event loop (for tests that serve the command themselves). */
-export function hermesAsync(args: string[], options: { env?: Record<string, string> } = {}): Promise<Run> {
+export function hermesAsync(
+  args: string[],
+  options: { env?: Record<string, string>; runtime?: Runtime } = {},
+): Promise<Run> {
+  const [cmd, pre] = command(options.runtime ?? "binary");
   return new Promise((resolve, reject) => {
-    const child = spawn(BINARY, args, { env: options.env ?? cleanEnv(), cwd: ROOT });
+    const child = spawn(cmd, [...pre, ...args], { env: options.env ?? cleanEnv(), cwd: ROOT });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c) => (stdout += c));

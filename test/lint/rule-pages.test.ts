@@ -5,14 +5,33 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/load.ts";
 import { allRules } from "../../src/lint/catalog.ts";
+import { lintOnline } from "../../src/lint/online.ts";
 import { RULE_PAGES } from "../../src/lint/pages.gen.ts";
+import { lintLoaded } from "../../src/lint/run.ts";
 import { hermes, ROOT } from "../helpers/cli.ts";
 import { makeHome } from "../helpers/home.ts";
 import { lintHome } from "../helpers/lint.ts";
 import { lintUnitFiles } from "../helpers/units.ts";
+import { TelegramTestServer } from "../kit/telegram-server.ts";
 
 const DIR = join(ROOT, "lint", "rules");
+
+/** The rules `lint config --online` finds, for a home whose platforms (without an api_base) ask a test server. */
+async function lintHomeOnline(home: string, token: string): Promise<string[]> {
+  const server = await TelegramTestServer.start(token);
+  try {
+    const load = loadConfig({ home, env: {} });
+    for (const p of load.platforms)
+      if (p.block && p.block.api_base === undefined) p.block.api_base = server.url;
+    const offline = lintLoaded(load);
+    const online = await lintOnline(load, offline, { timeoutMs: 5000 });
+    return [...offline, ...online.diagnostics].map((d) => d.rule);
+  } finally {
+    await server.close();
+  }
+}
 
 interface Example {
   kind: "bad" | "good";
@@ -106,9 +125,15 @@ describe("rule pages", () => {
       });
 
       for (const [i, example] of page.examples.entries()) {
-        it(`${example.kind} example ${i + 1}${example.title ? ` (${example.title})` : ""} ${example.kind === "bad" ? "triggers" : "does not trigger"} the rule`, () => {
+        it(`${example.kind} example ${i + 1}${example.title ? ` (${example.title})` : ""} ${example.kind === "bad" ? "triggers" : "does not trigger"} the rule`, async () => {
           let found: string[];
-          if (rule.command === "service") {
+          if (rule.online) {
+            // Asked of a Telegram test server that knows only the good example's token.
+            const good = page.examples.find((e) => e.kind === "good")?.env ?? "";
+            const token = /^TELEGRAM_BOT_TOKEN=(.*)$/m.exec(good)?.[1] ?? "";
+            expect(token).not.toBe("");
+            found = await lintHomeOnline(makeHome(example), token);
+          } else if (rule.command === "service") {
             // Linted as units: a service page's example is a unit file, its drop-ins, and perhaps the
             // config.yaml of the home the gateway runs with.
             expect(example.units.length).toBeGreaterThan(0);

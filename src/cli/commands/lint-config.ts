@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { InputError, loadConfig } from "../../config/load.ts";
 import { UsageError } from "../../errors.ts";
-import { summarize } from "../../lint/diagnostic.ts";
+import { sortDiagnostics, summarize } from "../../lint/diagnostic.ts";
 import { effectiveConfig, formatEffectiveYaml } from "../../lint/print-config.ts";
 import { Redactor } from "../../lint/redact.ts";
 import { lintExitCode, lintLoaded } from "../../lint/run.ts";
@@ -42,11 +42,6 @@ export default command({
       out(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
       return 0;
     }
-    if (args.online)
-      throw new UsageError(
-        "--online is not built yet in this version of hermes; it comes with the Telegram adapter",
-      );
-
     const strict = args.strict === true;
     let load: ReturnType<typeof loadConfig>;
     try {
@@ -62,6 +57,14 @@ export default command({
     }
     const redactor = new Redactor(load.secrets);
     const diagnostics = lintLoaded(load, { strict }).map((d) => redactor.diagnostic(d));
+    if (args.online && !load.fatal) {
+      const { lintOnline } = await import("../../lint/online.ts");
+      const online = await lintOnline(load, diagnostics);
+      diagnostics.push(...online.diagnostics.map((d) => redactor.diagnostic(d)));
+      sortDiagnostics(diagnostics);
+      if (format === "human")
+        for (const v of online.valid) err(`online: ${v.platform} accepted its credentials (${v.identity})`);
+    }
     const code = lintExitCode(diagnostics, strict);
 
     if (args["print-config"]) {

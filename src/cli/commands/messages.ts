@@ -90,6 +90,7 @@ async function sendDirectly(home: string, target: string, text: string): Promise
     log: silentLogger,
     progress() {},
     connected() {},
+    count() {},
     receive: async () => ({ status: "unavailable" }),
   });
   const id = randomUUID();

@@ -19,10 +19,11 @@ import {
 import { envAutoEnable, envUnset, plaintextSecret } from "./environment.ts";
 import { filePermissions } from "./files.ts";
 import { bindPublic, portConflict } from "./network.ts";
-import { agentConfig, agentEcho, allowlistEmpty, notImplemented } from "./platforms.ts";
+import { agentConfig, agentEcho, allowlistEmpty, notImplemented, webhookUrlMissing } from "./platforms.ts";
 
 /** The checks that run on a loaded configuration (the loader reports syntax, keys and types itself). */
 export const CHECKS: readonly Rule[] = [
+  webhookUrlMissing,
   missingToken,
   tokenPlaceholder,
   tokenWhitespace,

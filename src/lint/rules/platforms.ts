@@ -20,6 +20,36 @@ export const notImplemented = defineRule({
   },
 });
 
+/**
+ * A platform that registers its own webhook (its manifest takes `webhook_url`, as Telegram's setWebhook needs)
+ * cannot run in webhook mode without that URL: a required key left out, so `type-mismatch`.
+ */
+export const webhookUrlMissing = defineRule({
+  id: "type-mismatch",
+  check(ctx) {
+    return ctx.load.platforms
+      .filter(
+        (p) =>
+          p.enabled &&
+          "webhook_url" in p.manifest.options &&
+          p.block?.mode === "webhook" &&
+          !p.block.webhook_url &&
+          !hasUnsetReference(ctx, ["platforms", p.manifest.name, "webhook_url"]),
+      )
+      .map((p) => {
+        const name = p.manifest.name;
+        return at(
+          ctx.load.locate(["platforms", name, "mode"], "value"),
+          `platforms.${name}.mode is webhook, but platforms.${name}.webhook_url (the public URL the platform POSTs to) is not set`,
+          {
+            hint: `add webhook_url: https://<your host>/webhooks/${name}, or remove mode to receive by ${p.manifest.transport.modes[0]}`,
+            platform: name,
+          },
+        );
+      });
+  },
+});
+
 export const allowlistEmpty = defineRule({
   id: "allowlist-empty",
   check(ctx) {

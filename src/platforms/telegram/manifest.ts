@@ -34,4 +34,5 @@ export default definePlatform({
     webhook_url: v.optional(url()),
     webhook_secret: v.optional(secret("TELEGRAM_WEBHOOK_SECRET")),
   },
+  online: () => import("./online.ts").then((m) => m.checkTelegramToken),
 });

@@ -3,6 +3,7 @@
  * It is inbound-only (no connection to keep alive), so it is `connected` once its route is live.
  */
 import * as v from "valibot";
+import { outboundFetch } from "../../runtime/fetch.ts";
 import { type Adapter, type AdapterContext, PlatformError } from "../adapter.ts";
 import { SIGNATURE_HEADER, sign, TIMESTAMP_HEADER, verify } from "./signature.ts";
 
@@ -85,7 +86,7 @@ export function createWebhookAdapter(ctx: AdapterContext): Adapter {
       const timestamp = Math.floor(Date.now() / 1000);
       let response: Response;
       try {
-        response = await fetch(replyUrl, {
+        response = await outboundFetch(replyUrl, {
           method: "POST",
           headers: {
             "content-type": "application/json",

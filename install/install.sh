@@ -257,7 +257,7 @@ main() {
   staged=$dir/.hermes.new.$$
   gzip -dc "$work/$artifact" >"$staged" || fail "cannot unpack $artifact into $dir"
   chmod 755 "$staged" || fail "cannot make $staged executable"
-  said=$("$staged" --version 2>&1) ||
+  said=$("$staged" --version </dev/null 2>&1) ||
     fail "the downloaded hermes does not run on this machine ($said); nothing was installed (HERMES_TARGET picks another build)"
   if [ "$said" != "hermes $version" ]; then
     fail "the downloaded binary says \"$said\", not \"hermes $version\"; nothing was installed"

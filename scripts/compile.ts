@@ -17,14 +17,17 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 
 const [entry, outfile] = process.argv.slice(2);
-if (!entry || !outfile) throw new Error("usage: bun scripts/compile.ts ENTRY OUTFILE [--target=…] [--order=…]");
+if (!entry || !outfile)
+  throw new Error("usage: bun scripts/compile.ts ENTRY OUTFILE [--target=…] [--order=…]");
 const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const root = join(import.meta.dir, "..");
 
 const yamlEsm: import("bun").BunPlugin = {
   name: "yaml-esm",
   setup(build) {
-    build.onResolve({ filter: /^yaml$/ }, () => ({ path: join(root, "node_modules", "yaml", "browser", "index.js") }));
+    build.onResolve({ filter: /^yaml$/ }, () => ({
+      path: join(root, "node_modules", "yaml", "browser", "index.js"),
+    }));
   },
 };
 

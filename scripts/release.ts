@@ -60,7 +60,8 @@ function runner(target: string): { prefix: string[] } | { skip: string } {
   if (!arm) return { prefix: [] };
   const qemu = ["qemu-aarch64-static", "qemu-aarch64"].find((q) => run(q, ["--version"]).status === 0);
   if (!qemu) return { skip: "qemu-user is not installed (Debian: qemu-user)" };
-  if (!existsSync(loader)) return { skip: `no arm64 C library for qemu (${loader}; Debian: libc6-arm64-cross)` };
+  if (!existsSync(loader))
+    return { skip: `no arm64 C library for qemu (${loader}; Debian: libc6-arm64-cross)` };
   return { prefix: [qemu, "-L", musl ? "/" : "/usr/aarch64-linux-gnu"] };
 }
 
@@ -144,7 +145,9 @@ function smoke(artifacts: Artifact[], scratch: string): number {
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => (i === 3 ? c : c.padEnd(widths[i]!))).join("  "));
-  console.log(`wrote ${values.out}/latest.txt (${version}), ${values.out}/${version}/, ${values.out}/install.sh`);
+  console.log(
+    `wrote ${values.out}/latest.txt (${version}), ${values.out}/${version}/, ${values.out}/install.sh`,
+  );
   return failures;
 }
 

@@ -36,15 +36,24 @@ export interface ReleaseTree {
   remove(): void;
 }
 
-/** Builds the tree in a temp dir (a few seconds: one compile, gzip level 1). */
-export function buildReleaseTree(): ReleaseTree {
-  const dir = mkdtempSync(join(tmpdir(), "hermes-release-tree-"));
+/**
+ * Builds the tree in a temp dir (a few seconds: one compile, gzip level 1). With `baseUrl`, the release site
+ * is baked in as a release bakes it: into install.sh and into the 0.2.0 binary.
+ */
+export function buildReleaseTree(options: { dir?: string; baseUrl?: string } = {}): ReleaseTree {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "hermes-release-tree-"));
   const scratch = mkdtempSync(join(tmpdir(), "hermes-release-bin-"));
   try {
     const next = join(scratch, `hermes-${NEW}`);
     const compile = spawnSync(
       join(ROOT, "node_modules", ".bin", "bun"),
-      [join(ROOT, "scripts", "compile.ts"), join(ROOT, "src", "cli", "main.ts"), next, `--version=${NEW}`],
+      [
+        join(ROOT, "scripts", "compile.ts"),
+        join(ROOT, "src", "cli", "main.ts"),
+        next,
+        `--version=${NEW}`,
+        ...(options.baseUrl ? [`--base-url=${options.baseUrl}`] : []),
+      ],
       { cwd: ROOT, encoding: "utf8", timeout: 120_000 },
     );
     if (compile.status !== 0) throw new Error(`compiling hermes ${NEW} failed: ${compile.stderr}`);
@@ -53,7 +62,7 @@ export function buildReleaseTree(): ReleaseTree {
     writeVersion({ out: dir, version: OLD, binaries: { [HOST_TARGET]: BINARY }, level: 1 });
     writeVersion({ out: dir, version: NEW, binaries: { [HOST_TARGET]: next }, level: 1 });
     writeVersion({ out: dir, version: BROKEN, binaries: { [HOST_TARGET]: broken }, level: 1 });
-    writeTop({ out: dir, latest: NEW, baseUrl: undefined });
+    writeTop({ out: dir, latest: NEW, baseUrl: options.baseUrl });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
@@ -61,6 +70,18 @@ export function buildReleaseTree(): ReleaseTree {
     rmSync(scratch, { recursive: true, force: true });
   }
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The tree served from loopback, with the server's URL baked in as the release site. */
+export async function servedRelease(): Promise<{ tree: ReleaseTree; server: ReleaseServer }> {
+  const dir = mkdtempSync(join(tmpdir(), "hermes-release-tree-"));
+  const server = await serveRelease(dir);
+  try {
+    return { tree: buildReleaseTree({ dir, baseUrl: server.url }), server };
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
 }
 
 export interface ReleaseServer {

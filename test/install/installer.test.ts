@@ -24,14 +24,13 @@ import { bakeInstaller, INSTALLER_SOURCE } from "../../scripts/release-tree.ts";
 import { BINARY } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/home.ts";
 import {
-  buildReleaseTree,
   HOST_TARGET,
   NEW,
   OLD,
   type ReleaseServer,
   type ReleaseTree,
   runAsync,
-  serveRelease,
+  servedRelease,
   tampered,
 } from "../helpers/release.ts";
 
@@ -89,8 +88,7 @@ let tree: ReleaseTree;
 let server: ReleaseServer;
 
 beforeAll(async () => {
-  tree = buildReleaseTree();
-  server = await serveRelease(tree.dir);
+  ({ tree, server } = await servedRelease());
   // Not tempDir(): that is emptied after each test, and the toolbox serves the whole file.
   busyboxBin = mkdtempSync(join(tmpdir(), "hermes-busybox-"));
   for (const applet of BUSYBOX_APPLETS) symlinkSync("/usr/bin/busybox", join(busyboxBin, applet));
@@ -297,18 +295,13 @@ describe("install.sh", () => {
     }
   });
 
-  it("the release's install.sh has the base URL baked in, and installs from it with no variable set", async () => {
+  it("the release's install.sh has the base URL baked in: curl URL/install.sh | sh installs with no variable set", async () => {
     const env = freshHome();
-    const baked = bakeInstaller(SCRIPT, `${server.url}/`);
-    expect(baked).toContain(`HERMES_RELEASE_BASE_URL='${server.url}'`);
-    const { HERMES_INSTALL_BASE_URL: _, ...rest } = {
-      HOME: env.home,
-      PATH: "/usr/bin:/bin",
-      HERMES_INSTALL_DIR: env.dir,
-      HERMES_NO_MODIFY_PATH: "1",
-      HERMES_INSTALL_BASE_URL: "",
-    };
-    const run = await runAsync("dash", ["-s"], { input: baked, env: rest, cwd: env.home });
+    expect(bakeInstaller(SCRIPT, `${server.url}/`)).toContain(`HERMES_RELEASE_BASE_URL='${server.url}'`);
+    const run = await runAsync("sh", ["-c", 'curl -fsSL "$0/install.sh" | dash', server.url], {
+      cwd: env.home,
+      env: { HOME: env.home, PATH: "/usr/bin:/bin", HERMES_INSTALL_DIR: env.dir, HERMES_NO_MODIFY_PATH: "1" },
+    });
     expect(run.stderr).toContain(`installing hermes ${NEW} (${HOST_TARGET}) from ${server.url}`);
     expect(run.code).toBe(0);
     // HERMES_NO_MODIFY_PATH=1: no startup file written.

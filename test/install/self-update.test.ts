@@ -20,14 +20,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BINARY, NODE_BUNDLE, ROOT } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/home.ts";
 import {
-  buildReleaseTree,
   HOST_TARGET,
   NEW,
   OLD,
   type ReleaseServer,
   type ReleaseTree,
   runAsync,
-  serveRelease,
+  servedRelease,
   tampered,
 } from "../helpers/release.ts";
 
@@ -37,8 +36,7 @@ let tree: ReleaseTree;
 let server: ReleaseServer;
 
 beforeAll(async () => {
-  tree = buildReleaseTree();
-  server = await serveRelease(tree.dir);
+  ({ tree, server } = await servedRelease());
 }, 120_000);
 
 afterAll(async () => {
@@ -117,6 +115,11 @@ describe("hermes self-update", () => {
 
     const check = await runAsync(s.bin, ["self-update", "--check"], { env: s.env });
     expect(check).toMatchObject({ code: 0, stdout: `hermes ${NEW} is up to date (latest: ${NEW})\n` });
+    // The release binary has the site baked in: no variable needed.
+    const baked = await runAsync(s.bin, ["self-update", "--check"], {
+      env: { ...s.env, HERMES_INSTALL_BASE_URL: "" },
+    });
+    expect(baked).toMatchObject({ code: 0, stdout: `hermes ${NEW} is up to date (latest: ${NEW})\n` });
     const again = await runAsync(s.bin, ["self-update"], { env: s.env });
     expect(again).toMatchObject({
       code: 0,

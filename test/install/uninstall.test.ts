@@ -10,14 +10,7 @@ import { INSTALLER_SOURCE } from "../../scripts/release-tree.ts";
 import { PATH_MARKER } from "../../src/install/path-lines.ts";
 import { NODE_BUNDLE, ROOT } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/home.ts";
-import {
-  buildReleaseTree,
-  NEW,
-  type ReleaseServer,
-  type ReleaseTree,
-  runAsync,
-  serveRelease,
-} from "../helpers/release.ts";
+import { NEW, type ReleaseServer, type ReleaseTree, runAsync, servedRelease } from "../helpers/release.ts";
 
 const FAKE_SYSTEMCTL = join(ROOT, "test", "fixtures", "systemd", "fake-systemctl.sh");
 const USER_BASHRC = "# my own settings\nexport EDITOR=vi\n";
@@ -26,8 +19,7 @@ let tree: ReleaseTree;
 let server: ReleaseServer;
 
 beforeAll(async () => {
-  tree = buildReleaseTree();
-  server = await serveRelease(tree.dir);
+  ({ tree, server } = await servedRelease());
 }, 120_000);
 
 afterAll(async () => {

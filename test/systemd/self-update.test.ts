@@ -10,15 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { controlRequest } from "../../src/gateway/control.ts";
-import {
-  BROKEN,
-  buildReleaseTree,
-  NEW,
-  OLD,
-  type ReleaseServer,
-  type ReleaseTree,
-  serveRelease,
-} from "../helpers/release.ts";
+import { BROKEN, NEW, OLD, type ReleaseServer, type ReleaseTree, servedRelease } from "../helpers/release.ts";
 import { BINARY, freePort, SECRET, webhookConfig } from "./gateway-unit.ts";
 import {
   SANDBOX_HOME,
@@ -41,8 +33,7 @@ const cleanup: string[] = [];
 
 beforeAll(async () => {
   if (unavailable) return;
-  tree = buildReleaseTree();
-  server = await serveRelease(tree.dir);
+  ({ tree, server } = await servedRelease());
 }, 120_000);
 
 afterAll(async () => {
@@ -129,7 +120,8 @@ describe.skipIf(unavailable !== undefined)(
       expect(second.unit.MainPID).not.toBe(first.unit.MainPID);
 
       const broken = await sb.exec(
-        ["env", `HERMES_INSTALL_BASE_URL=${server!.url}`, INSTALLED, "self-update", "--version", BROKEN],
+        // 0.2.0 is a release binary: it knows its site without HERMES_INSTALL_BASE_URL.
+        [INSTALLED, "self-update", "--version", BROKEN],
         { timeoutMs: 150_000 },
       );
       expect(broken.code).toBe(1);

@@ -10,22 +10,55 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
-import { type Artifact, TARGETS, writeTop, writeVersion } from "./release-tree.ts";
+import {
+  type Artifact,
+  bakeInstaller,
+  INSTALLER_SOURCE,
+  TARGETS,
+  writeTop,
+  writeVersion,
+} from "./release-tree.ts";
 
 const root = join(import.meta.dir, "..");
 const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
-const { values } = parseArgs({
-  options: {
-    "base-url": { type: "string" },
-    targets: { type: "string" },
-    out: { type: "string", default: join(root, "dist", "release") },
-  },
-});
-const baseUrl = values["base-url"];
-const targets = values.targets ? values.targets.split(",").filter(Boolean) : [...TARGETS];
-for (const t of targets)
-  if (!(TARGETS as readonly string[]).includes(t))
-    throw new Error(`--targets: "${t}" is not a release target (${TARGETS.join(", ")})`);
+interface Options {
+  baseUrl: string | undefined;
+  targets: string[];
+  out: string;
+}
+
+/** The options, or the one sentence that says what is wrong with them. */
+function options(): Options | { problem: string } {
+  let values: { "base-url"?: string; targets?: string; out: string };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        "base-url": { type: "string" },
+        targets: { type: "string" },
+        out: { type: "string", default: join(root, "dist", "release") },
+      },
+    }));
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
+  const targets = values.targets ? values.targets.split(",").filter(Boolean) : [...TARGETS];
+  const unknown = targets.find((t) => !(TARGETS as readonly string[]).includes(t));
+  if (unknown !== undefined)
+    return { problem: `--targets: "${unknown}" is not a release target (${TARGETS.join(", ")})` };
+  const baseUrl = values["base-url"];
+  try {
+    if (baseUrl !== undefined) bakeInstaller(readFileSync(INSTALLER_SOURCE, "utf8"), baseUrl);
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
+  return { baseUrl, targets, out: values.out };
+}
+const parsed = options();
+const {
+  baseUrl,
+  targets,
+  out: outDir,
+} = "problem" in parsed ? { baseUrl: undefined, targets: [], out: "" } : parsed;
 
 function run(cmd: string, args: string[], env: Record<string, string> = {}) {
   return spawnSync(cmd, args, {
@@ -80,8 +113,11 @@ function recordOrder(binary: string): string[] {
 }
 
 function main(): void {
-  must(process.execPath, [join(root, "scripts", "gen-pages.mjs")]);
-  must(process.execPath, [join(root, "scripts", "gen-templates.mjs")]);
+  // Regenerated only when stale: rewriting an unchanged file would race a build reading it.
+  for (const gen of ["gen-pages.mjs", "gen-templates.mjs"]) {
+    const script = join(root, "scripts", gen);
+    if (run(process.execPath, [script, "--check"]).status !== 0) must(process.execPath, [script]);
+  }
   const build = mkdtempSync(join(tmpdir(), "hermes-release-"));
   try {
     const binaries: Record<string, string> = {};
@@ -103,9 +139,9 @@ function main(): void {
       }
       binaries[target] = out;
     }
-    rmSync(join(values.out, version), { recursive: true, force: true });
-    const artifacts = writeVersion({ out: values.out, version, binaries });
-    writeTop({ out: values.out, latest: version, baseUrl });
+    rmSync(join(outDir, version), { recursive: true, force: true });
+    const artifacts = writeVersion({ out: outDir, version, binaries });
+    writeTop({ out: outDir, latest: version, baseUrl });
     const failures = smoke(artifacts, build);
     if (!baseUrl)
       console.error(
@@ -145,11 +181,14 @@ function smoke(artifacts: Artifact[], scratch: string): number {
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => (i === 3 ? c : c.padEnd(widths[i]!))).join("  "));
-  console.log(
-    `wrote ${values.out}/latest.txt (${version}), ${values.out}/${version}/, ${values.out}/install.sh`,
-  );
+  console.log(`wrote ${outDir}/latest.txt (${version}), ${outDir}/${version}/, ${outDir}/install.sh`);
   return failures;
 }
 
-mkdirSync(values.out, { recursive: true });
-main();
+if ("problem" in parsed) {
+  console.error(parsed.problem);
+  process.exitCode = 2;
+} else {
+  mkdirSync(outDir, { recursive: true });
+  main();
+}

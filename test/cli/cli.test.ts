@@ -30,8 +30,8 @@ const COMMANDS: [string[], boolean][] = [
   [["outbox", "list"], true],
   [["outbox", "retry"], true],
   [["outbox", "purge"], true],
-  [["self-update"], false],
-  [["uninstall"], false],
+  [["self-update"], true],
+  [["uninstall"], true],
 ];
 
 describe("hermes --version", () => {

@@ -51,8 +51,6 @@ export interface Harness {
   states: string[];
   reasons: (string | null)[];
   received: InboundMessage[];
-  /** Protocol events the adapter counted (AdapterContext.count). */
-  events: string[];
   logs: { level: string; event: string; msg: string; fields?: Fields }[];
   stop(): Promise<void>;
 }
@@ -91,7 +89,6 @@ export function supervise(
   const states: string[] = [];
   const reasons: (string | null)[] = [];
   const received: InboundMessage[] = [];
-  const events: string[] = [];
   const logs: Harness["logs"] = [];
   const seen = new Set<string>();
   let supervisor: Supervisor;
@@ -124,7 +121,6 @@ export function supervise(
     failureThreshold: 1,
     load: async () => factory,
     log: captureLogger(logs),
-    onEvent: (event) => events.push(event),
     onTransition: (status, previous) => {
       if (status.state !== previous.state) {
         states.push(status.state);
@@ -148,7 +144,6 @@ export function supervise(
     states,
     reasons,
     received,
-    events,
     logs,
     stop: async () => {
       clearInterval(watchdog);

@@ -76,7 +76,7 @@ interface Session {
   id: string;
   seq: number;
   log: Dispatch[];
-  socket: WebSocket | undefined;
+  connection: Connection | undefined;
   valid: boolean;
 }
 
@@ -85,6 +85,8 @@ interface Connection {
   query: Record<string, string>;
   socket: WebSocket;
   session: Session | undefined;
+  /** This connection is a zombie (see `zombify`). */
+  zombie: boolean;
 }
 
 export class DiscordTestServer {
@@ -111,7 +113,7 @@ export class DiscordTestServer {
   allowedPrivileged = PRIVILEGED.GUILD_MEMBERS | PRIVILEGED.GUILD_PRESENCES | PRIVILEGED.MESSAGE_CONTENT;
   /** HTTP requests are held unanswered; gateway sockets stay open and nothing more is sent on them. */
   stall = false;
-  /** Heartbeats are no longer ACKed and dispatches are held for replay; TCP stays open (a zombie). */
+  /** Heartbeats are no longer ACKed and dispatches are held for replay, on every connection; TCP stays open. */
   zombie = false;
   /** The next N REST requests answer 429 with `retry_after` seconds (`global` sets the global flag). */
   rateLimit = { count: 0, retryAfter: 0.05, global: false };
@@ -227,13 +229,22 @@ export class DiscordTestServer {
       });
   }
 
+  /**
+   * The connections open now become zombies: their heartbeats are no longer ACKed and dispatches are held for
+   * replay, while TCP stays open. New connections are healthy (the path that died was that connection's).
+   */
+  zombify(): void {
+    for (const c of this.#connections) c.zombie = true;
+  }
+
   /** Sends a dispatch with the next sequence number to the current session. */
   dispatch(t: string, d: unknown): void {
     const session = this.#current;
     if (!session) return;
     const event = { s: ++session.seq, t, d };
     session.log.push(event);
-    if (session.socket && !this.zombie && !this.stall) send(session.socket, { op: 0, ...event });
+    const c = session.connection;
+    if (c && !c.zombie && !this.zombie && !this.stall) send(c.socket, { op: 0, ...event });
   }
 
   /** Writes a raw frame to every open gateway connection (malformed input). */
@@ -347,12 +358,12 @@ export class DiscordTestServer {
   #open(socket: WebSocket, req: IncomingMessage): void {
     const url = new URL(req.url ?? "/", "http://x");
     const query = Object.fromEntries(url.searchParams);
-    const connection: Connection = { path: url.pathname, query, socket, session: undefined };
+    const connection: Connection = { path: url.pathname, query, socket, session: undefined, zombie: false };
     this.connections.push({ path: url.pathname, query });
     this.#connections.add(connection);
     socket.on("close", (code) => {
       this.#connections.delete(connection);
-      if (connection.session?.socket === socket) connection.session.socket = undefined;
+      if (connection.session?.connection === connection) connection.session.connection = undefined;
       this.clientCloses.push(code);
     });
     socket.on("error", () => {});
@@ -376,7 +387,7 @@ export class DiscordTestServer {
     switch (payload.op) {
       case 1:
         this.calls.push("heartbeat");
-        if (!this.zombie) send(c.socket, { op: 11 });
+        if (!this.zombie && !c.zombie) send(c.socket, { op: 11 });
         return;
       case 2:
         this.#identify(c, d ?? {});
@@ -410,7 +421,7 @@ export class DiscordTestServer {
       id: `session-${this.#nextSession++}-${Math.random().toString(36).slice(2, 10)}`,
       seq: 0,
       log: [],
-      socket: c.socket,
+      connection: c,
       valid: true,
     };
     this.#sessions.set(session.id, session);
@@ -440,8 +451,8 @@ export class DiscordTestServer {
       return;
     }
     if (seq < 0 || seq > session.seq) return void c.socket.close(4007, "Invalid seq");
-    if (session.socket && session.socket !== c.socket) session.socket.terminate();
-    session.socket = c.socket;
+    if (session.connection && session.connection !== c) session.connection.socket.terminate();
+    session.connection = c;
     c.session = session;
     this.#current = session;
     for (const event of session.log) if (event.s > seq) send(c.socket, { op: 0, ...event });

@@ -29,6 +29,8 @@ import { DEFAULT_API_BASE, DiscordRest } from "./rest.ts";
 const REQUEST_TIMEOUT_MS = 30_000;
 /** Code for closing a connection we mean to resume (not 1000/1001, which end the session; as discord.js). */
 const CLOSE_TO_RESUME = 4200;
+/** How long a closing socket may wait for the server's close frame before it is cut. */
+const CLOSE_GRACE_MS = 1000;
 
 /** Resumable sessions by API base and token: a new connection of the same bot resumes the last one. */
 const sessions = new Map<string, GatewaySession>();
@@ -81,15 +83,20 @@ export function createDiscordAdapter(ctx: AdapterContext, options: DiscordAdapte
         ended = true;
         clearTimeout(beatTimer);
         clearTimeout(ackTimer);
-        if (closeCode !== undefined && socket.readyState === socket.OPEN)
+        if (closeCode !== undefined && socket.readyState === socket.OPEN) {
           socket.close(closeCode, "reconnecting");
-        else if (socket.readyState === socket.CONNECTING) socket.terminate();
+          // A dead path never answers the close frame: do not keep the socket for ws's 30 s close timeout.
+          setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref?.();
+        } else if (socket.readyState === socket.CONNECTING) socket.terminate();
         reject(error);
       };
-      const onAbort = () =>
+      const onAbort = () => {
+        // openWebSocket sends the close frame (4000, resumable); a dead path would never answer it.
+        setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref?.();
         finish(
           ctx.signal.reason instanceof Error ? ctx.signal.reason : new PlatformError("transient", "stopped"),
         );
+      };
       if (ctx.signal.aborted) return onAbort();
       ctx.signal.addEventListener("abort", onAbort, { once: true });
       socket.once("close", () => ctx.signal.removeEventListener("abort", onAbort));

@@ -33,6 +33,7 @@ describe("seed, zombie (Discord)", () => {
       reconnect: RECONNECT,
       receive: () => {
         deliveries++;
+        // Undefined: the harness then accepts (or de-duplicates) the message as usual.
         return undefined as never;
       },
     });

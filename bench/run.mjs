@@ -125,6 +125,14 @@ if (!process.argv.includes("--startup-only")) {
   console.log("");
   const cron = spawnSync(process.execPath, [join(root, "bench", "cron.mjs")], { stdio: "inherit", env });
   if (cron.status !== 0) throw new Error("the cron benchmark failed");
+  // Discord: a gateway burst through the gateway and back, against the webhook path, and zombie detection
+  // (bench/discord.mjs).
+  console.log("");
+  const discord = spawnSync(process.execPath, [join(root, "bench", "discord.mjs")], {
+    stdio: "inherit",
+    env,
+  });
+  if (discord.status !== 0) throw new Error("the discord benchmark failed");
   // Under systemd (bench/systemd.mjs): needs root, and says why when it skips.
   console.log("");
   const systemd = spawnSync(process.execPath, [join(root, "bench", "systemd.mjs")], {

@@ -50,4 +50,5 @@ export default definePlatform({
       ),
     ),
   },
+  online: () => import("./online.ts").then((m) => m.checkDiscordToken),
 });

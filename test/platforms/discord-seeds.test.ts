@@ -1,0 +1,90 @@
+/**
+ * Seeds from upstream's failures, for Discord under the real Supervisor. Zombie: heartbeat ACKs stop while TCP
+ * stays open; it must be caught by the first missed ACK (so within interval + ACK deadline), closed with a
+ * resumable code and resumed, and what the server sent meanwhile arrives once, by replay. Outage: a scaled
+ * 2-hour outage, then back, reconnects by itself within one backoff interval. Time is scaled 1/3000 for the
+ * outage (the 5-minute backoff cap becomes 100 ms); the heartbeat interval is 200 ms (ACK deadline 50 ms).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { AdapterContext } from "../../src/platforms/adapter.ts";
+import { createDiscordAdapter } from "../../src/platforms/discord/adapter.ts";
+import discord from "../../src/platforms/discord/manifest.ts";
+import { sleep, waitFor } from "../helpers/wait.ts";
+import { connected, supervise } from "../kit/conformance.ts";
+import { discordDriver, HEARTBEAT_MS, TOKEN } from "../kit/discord-driver.ts";
+import { DiscordTestServer } from "../kit/discord-server.ts";
+
+const SCALE = 1 / 3000;
+const RECONNECT = { initialMs: 1, maxMs: Math.round(5 * 60_000 * SCALE) };
+const TWO_HOURS = Math.round(2 * 3600_000 * SCALE);
+const factory = (ctx: AdapterContext) => createDiscordAdapter(ctx);
+
+let server: DiscordTestServer;
+afterEach(async () => {
+  await server?.close();
+});
+
+describe("seed, zombie (Discord)", () => {
+  it("ACKs stop while TCP stays open: caught at the first missed ACK, resumed, the outage's messages arrive once", async () => {
+    server = await DiscordTestServer.start(TOKEN, { heartbeatIntervalMs: HEARTBEAT_MS });
+    // The real liveness limit (60 s): only the adapter's ACK deadline can catch the zombie in time.
+    let deliveries = 0;
+    const h = supervise(discord, factory, discordDriver(server), {
+      reconnect: RECONNECT,
+      receive: () => {
+        deliveries++;
+        // Undefined: the harness then accepts (or de-duplicates) the message as usual.
+        return undefined as never;
+      },
+    });
+    await connected(h);
+    server.userSays({ text: "before" });
+    await waitFor("the first echo", () => server.sent.length === 1);
+    const before = h.states.length;
+    const beatsBefore = server.count("heartbeat");
+    server.zombify();
+    server.userSays({ text: "during 1" });
+    server.userSays({ text: "during 2" });
+    await waitFor("the zombie to be closed", () => server.clientCloses.includes(4200), 5000);
+    // Exactly one heartbeat went unanswered before the close: detection within interval + ACK deadline.
+    expect(server.count("heartbeat") - beatsBefore).toBe(1);
+    const backoff = h.states.indexOf("backoff", before);
+    expect(h.reasons[backoff]).toMatch(/^zombie connection: no answer to a heartbeat within 50 ms/);
+    expect(h.logs.some((l) => l.event === "discord.zombie")).toBe(true);
+
+    await waitFor("the echoes of the outage", () => server.sent.length === 3, 5000);
+    expect(server.identifies).toHaveLength(1);
+    expect(server.resumes).toEqual([expect.objectContaining({ tokenOk: true, seq: 2 })]);
+    expect(h.received.map((m) => m.text)).toEqual(["before", "during 1", "during 2"]);
+    // Each message was handed to the gateway once: nothing came twice (live and replayed).
+    expect(deliveries).toBe(3);
+    expect(server.sent.map((m) => m.content)).toEqual(["echo: before", "echo: during 1", "echo: during 2"]);
+  });
+});
+
+describe("seed, a long outage (Discord)", () => {
+  it("a 2-hour outage (scaled), then back: connected again within one backoff interval, never `failed`", async () => {
+    server = await DiscordTestServer.start(TOKEN, { heartbeatIntervalMs: HEARTBEAT_MS });
+    const h = supervise({ ...discord, livenessMs: 2000 }, factory, discordDriver(server), {
+      reconnect: RECONNECT,
+    });
+    await connected(h);
+    const before = h.states.length;
+    await server.refuse();
+    await sleep(TWO_HOURS);
+    const during = h.states.slice(before);
+    expect(during).not.toContain("connected");
+    expect(during).not.toContain("failed");
+    expect(h.supervisor.status.attempts).toBeGreaterThanOrEqual(10);
+    expect(h.supervisor.status.reason).toMatch(/^cannot reach the gateway at 127\.0\.0\.1:\d+: ECONNREFUSED/);
+
+    const attemptsAtRestore = h.supervisor.status.attempts;
+    await server.resume();
+    await connected(h, RECONNECT.maxMs + 5000);
+    // The attempt under way when the server came back may still fail; the next one connects.
+    expect(h.supervisor.status.attempts - attemptsAtRestore).toBeLessThanOrEqual(1);
+    expect(h.supervisor.status.reconnects).toBe(1);
+    server.userSays({ text: "after the outage" });
+    await waitFor("the echo", () => server.sent.some((m) => m.content === "echo: after the outage"));
+  });
+});

@@ -25,6 +25,21 @@ export interface CredentialSpec {
   isUrl?: boolean;
 }
 
+/** What `lint config --online` learnt from the platform about its credentials. */
+export type OnlineVerdict =
+  | { status: "valid"; identity: string }
+  /** The platform refused the credentials: the message says how (never the value). */
+  | { status: "rejected"; message: string }
+  /** The platform could not be asked (network, timeout, 5xx): nothing is known about the credentials. */
+  | { status: "unreachable"; message: string };
+
+/** Asks the platform whether the credentials are valid, within `timeoutMs`; never throws. */
+export type OnlineCheck = (input: {
+  credentials: Record<string, string>;
+  block: Record<string, unknown>;
+  timeoutMs: number;
+}) => Promise<OnlineVerdict>;
+
 export interface PlatformManifest {
   name: string;
   title: string;
@@ -53,6 +68,8 @@ export interface PlatformManifest {
   chat: boolean;
   /** Extra keys of this platform's block. */
   options: v.ObjectEntries;
+  /** `lint config --online`: loads the platform's credential check (its own folder; loaded only when asked). */
+  online?: () => Promise<OnlineCheck>;
 }
 
 /** Identity helper that keeps the manifest's literal types. */

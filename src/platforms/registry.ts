@@ -31,6 +31,7 @@ const platforms: PlatformManifest[] = [
 ];
 
 const adapters = new Map<string, AdapterLoader>([
+  ["slack", () => import("./slack/adapter.ts").then((m) => (ctx) => m.createSlackAdapter(ctx))],
   ["webhook", () => import("./webhook/adapter.ts").then((m) => m.createWebhookAdapter)],
 ]);
 

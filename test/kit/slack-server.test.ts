@@ -81,11 +81,17 @@ describe("the Slack test server, through @slack/socket-mode and @slack/web-api",
       clientPingTimeout: 300,
       ...quiet,
     });
+    let hellos = 0;
+    client.on("connected", () => hellos++);
     await client.start();
     await waitFor("client pings to be answered", () => server.pingsReceived >= 2, 5000);
     expect(server.count("apps.connections.open")).toBe(1);
     server.answerPings = false;
     await waitFor("the SDK to reconnect", () => server.count("apps.connections.open") >= 2, 10_000);
+    expect(server.openLinks).toBeLessThanOrEqual(1);
+    // Torn down only once connected again: an SDK stopped halfway through its reconnect rejects unhandled.
+    server.answerPings = true;
+    await waitFor("the SDK's second hello", () => hellos >= 2, 10_000);
   });
 
   it("the Web API client posts a message, and gets invalid_auth, not_allowed_token_type and 429 as Slack gives them", async () => {

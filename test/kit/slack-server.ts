@@ -51,6 +51,9 @@ interface Link {
   socket: WebSocket;
   ticket: string;
   pingTimer: ReturnType<typeof setInterval> | undefined;
+  /** This link has gone bad: acks sent on it are lost, its pings unanswered. */
+  losesAcks?: boolean;
+  noPongs?: boolean;
 }
 
 export class SlackTestServer {
@@ -95,6 +98,7 @@ export class SlackTestServer {
   #port = 0;
   #envelopes = new Map<string, Envelope>();
   #stalled: ServerResponse[] = [];
+  #deliveries = new Map<string, number>();
   #redeliverTimer: ReturnType<typeof setInterval> | undefined;
   #ts = 1_700_000_000;
   #seq = 0;
@@ -135,6 +139,11 @@ export class SlackTestServer {
   /** Envelopes sent or queued and not acked yet. */
   get unacked(): number {
     return this.#envelopes.size;
+  }
+
+  /** How many times an envelope was sent (above 1: redelivered with retry_attempt). */
+  deliveries(envelopeId: string): number {
+    return this.#deliveries.get(envelopeId) ?? 0;
   }
 
   count(method: string): number {
@@ -213,6 +222,17 @@ export class SlackTestServer {
       );
   }
 
+  /**
+   * The links open now go bad while their TCP stays open (a zombie): acks sent on them are lost and, with
+   * `pongs`, their pings go unanswered. Links opened later are healthy.
+   */
+  breakLinks(what: { acks?: boolean; pongs?: boolean }): void {
+    for (const link of this.#links) {
+      if (what.acks) link.losesAcks = true;
+      if (what.pongs) link.noPongs = true;
+    }
+  }
+
   /** Closes every open link with a WebSocket close code. */
   closeLinks(code: number, reason = ""): void {
     for (const link of this.#links) link.socket.close(code, reason);
@@ -273,6 +293,7 @@ export class SlackTestServer {
 
   #send(link: Link, envelope: Envelope): void {
     envelope.sent++;
+    this.#deliveries.set(envelope.id, envelope.sent);
     const retry = envelope.sent > 1 ? { retry_attempt: envelope.sent - 1, retry_reason: "timeout" } : {};
     link.socket.send(JSON.stringify({ ...envelope.body, ...retry }));
   }
@@ -303,7 +324,7 @@ export class SlackTestServer {
     this.#links.add(link);
     socket.on("ping", (data) => {
       this.pingsReceived++;
-      if (this.answerPings && !this.stall) socket.pong(data);
+      if (this.answerPings && !link.noPongs && !this.stall) socket.pong(data);
     });
     socket.on("message", (data, isBinary) => {
       if (isBinary) return;
@@ -313,7 +334,7 @@ export class SlackTestServer {
       } catch {
         return;
       }
-      if (typeof frame?.envelope_id !== "string") return;
+      if (typeof frame?.envelope_id !== "string" || link.losesAcks) return;
       this.acks.push(frame.envelope_id);
       this.#envelopes.delete(frame.envelope_id);
     });

@@ -63,6 +63,8 @@ export class SlackTestServer {
   readonly calls: string[] = [];
   /** Every chat.postMessage accepted, in order. */
   readonly posted: PostedMessage[] = [];
+  /** Every envelope frame sent, as sent. */
+  readonly sentFrames: Record<string, unknown>[] = [];
   /** Envelope ids acked by the client, in order (an id acked twice appears twice). */
   readonly acks: string[] = [];
   /** Tickets handed out by apps.connections.open, and those a WebSocket connected with. */
@@ -295,7 +297,9 @@ export class SlackTestServer {
     envelope.sent++;
     this.#deliveries.set(envelope.id, envelope.sent);
     const retry = envelope.sent > 1 ? { retry_attempt: envelope.sent - 1, retry_reason: "timeout" } : {};
-    link.socket.send(JSON.stringify({ ...envelope.body, ...retry }));
+    const frame = { ...envelope.body, ...retry };
+    this.sentFrames.push(frame);
+    link.socket.send(JSON.stringify(frame));
   }
 
   #redeliverAll(link: Link): void {

@@ -8,10 +8,13 @@ export const BOT_TOKEN = "xoxb-1000000001-2000000002-conformanceBotTokenValue";
 export const APP_TOKEN = "xapp-1-A0HERMESAPP-3000000003-conformanceAppTokenValue";
 export const TOKENS = { botToken: BOT_TOKEN, appToken: APP_TOKEN };
 
-/** Socket Mode liveness scaled down: a ping every 100 ms, a pong 200 ms late is a zombie (caught by 300 ms). */
+/**
+ * Socket Mode liveness scaled down: a ping every 100 ms, a pong 500 ms late is a zombie (caught within 600 ms).
+ * The pong deadline has room so that a busy shared CPU does not pass for a zombie.
+ */
 export const SCALED: Required<Omit<SlackAdapterOptions, "fetch">> = {
   pingIntervalMs: 100,
-  pongTimeoutMs: 200,
+  pongTimeoutMs: 500,
   helloTimeoutMs: 1000,
   minConnectionMs: 0,
 };

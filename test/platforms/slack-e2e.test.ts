@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { hermesAsync } from "../helpers/cli.ts";
 import {
   freePort,
   type GatewayProcess,
@@ -128,6 +129,31 @@ describe("Slack through the compiled binary", () => {
         thread_ts: "1690000000.000001",
       }),
     ]);
+  });
+});
+
+describe("hermes send to Slack with no gateway running", () => {
+  it("posts straight through chat.postMessage, split at 4,000; a refused token is one clear line", async () => {
+    server = await SlackTestServer.start({ botToken: BOT_TOKEN, appToken: APP_TOKEN });
+    const home = makeHome({
+      config: `platforms:\n  slack:\n    allowed_users: [U0USER555]\n    api_base: ${server.url}\n`,
+      env: `SLACK_BOT_TOKEN=${BOT_TOKEN}\nSLACK_APP_TOKEN=${APP_TOKEN}\n`,
+    });
+    const text = `${"a".repeat(3990)}\n\n${"b".repeat(200)}`;
+    const run = await hermesAsync(["send", "slack:C0OPS", text, "--home", home]);
+    expect(run.stdout).toMatch(/^sent: [0-9a-f-]{36} \(directly to slack:C0OPS; no gateway is running\)\n$/);
+    expect(server.posted.map((p) => [p.channel, p.text.length])).toEqual([
+      ["C0OPS", 3990],
+      ["C0OPS", 200],
+    ]);
+    server.rejectToken = true;
+    const refused = await hermesAsync(["send", "slack:C0OPS", "again", "--home", home]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      "Sending through slack failed: Slack rejected the bot token (SLACK_BOT_TOKEN or platforms.slack.bot_token): invalid_auth on chat.postMessage.\n",
+    );
+    for (const token of [BOT_TOKEN, APP_TOKEN])
+      expect(run.stdout + run.stderr + refused.stdout).not.toContain(token);
   });
 });
 

@@ -99,7 +99,7 @@ describe("seed, zombie class (Slack)", () => {
       },
       manifest.livenessMs,
     );
-    expect(h.reasons[backoff]).toMatch(/^zombie connection: no pong within 0\.2 s of a ping/);
+    expect(h.reasons[backoff]).toMatch(/^zombie connection: no pong within 0\.5 s of a ping/);
     expect(h.reasons.filter((r) => r?.startsWith("no progress"))).toEqual([]);
 
     await waitFor("reconnected", () => h.supervisor.status.reconnects === 1);

@@ -170,7 +170,7 @@ describe("Slack Socket Mode", () => {
     await connected(h);
     server.answerPings = false;
     await waitFor("backoff", () => h.states.includes("backoff"), 2000);
-    expect(h.reasons[h.states.indexOf("backoff")]).toMatch(/^zombie connection: no pong within 0\.2 s/);
+    expect(h.reasons[h.states.indexOf("backoff")]).toMatch(/^zombie connection: no pong within 0\.5 s/);
     server.answerPings = true;
     await waitFor("connected again", () => h.supervisor.status.reconnects === 1);
     expect(new Set(server.ticketsUsed).size).toBe(2);
@@ -202,6 +202,21 @@ describe("Slack Socket Mode", () => {
     for (const h of [refused, unresolvable]) expect(h.states).not.toContain("failed");
     await server.resume();
     await connected(refused);
+  });
+
+  it("429 while connecting waits exactly Retry-After; a body that is not JSON is retried with backoff", async () => {
+    await start();
+    server.rateLimit = { count: 1, retryAfter: 1 };
+    const h = run();
+    await waitFor("backoff", () => h.supervisor.status.state === "backoff");
+    const limited = h.supervisor.status;
+    expect(limited.reason).toBe("auth.test: rate limited (429), retry after 1 s");
+    expect((limited.nextRetryAt ?? 0) - limited.since).toBe(1000);
+    await connected(h);
+    server.malformedCalls = 1;
+    server.dropConnections();
+    await waitFor("connected again", () => h.supervisor.status.reconnects === 1);
+    expect(h.reasons).toContain(`auth.test: 127.0.0.1:${server.port} answered a body that is not JSON`);
   });
 
   it("an app token refused by apps.connections.open is failed, naming the app-level token", async () => {

@@ -101,6 +101,7 @@ describe("seed, zombie class (Slack)", () => {
     );
     expect(h.reasons[backoff]).toMatch(/^zombie connection: no pong within 0\.5 s of a ping/);
     expect(h.reasons.filter((r) => r?.startsWith("no progress"))).toEqual([]);
+    expect(h.logs.filter((l) => l.event === "slack.zombie")).toHaveLength(1);
 
     await waitFor("reconnected", () => h.supervisor.status.reconnects === 1);
     await waitFor("the redeliveries acked", () => server.unacked === 0);

@@ -182,16 +182,19 @@ export function createSlackAdapter(ctx: AdapterContext, options: SlackAdapterOpt
       function ping(): void {
         if (pongDeadline !== undefined || socket.readyState !== socket.OPEN) return;
         socket.ping();
-        pongDeadline = setTimeout(
-          () =>
-            finish(
-              new PlatformError(
-                "transient",
-                `zombie connection: no pong within ${pongTimeoutMs / 1000} s of a ping (liveness); reconnecting on a fresh URL`,
-              ),
+        pongDeadline = setTimeout(() => {
+          ctx.log.warn(
+            "slack.zombie",
+            `no pong within ${pongTimeoutMs / 1000} s of a ping: the Socket Mode link is dead though its TCP connection is open; dropping it`,
+            { pong_timeout_ms: pongTimeoutMs },
+          );
+          finish(
+            new PlatformError(
+              "transient",
+              `zombie connection: no pong within ${pongTimeoutMs / 1000} s of a ping (liveness); reconnecting on a fresh URL`,
             ),
-          pongTimeoutMs,
-        );
+          );
+        }, pongTimeoutMs);
       }
     });
   }

@@ -121,6 +121,11 @@ if (!process.argv.includes("--startup-only")) {
     env,
   });
   if (telegram.status !== 0) throw new Error("the telegram benchmark failed");
+  // Slack: a Socket Mode burst through the gateway and back, against the webhook path, and zombie detection
+  // (bench/slack.mjs).
+  console.log("");
+  const slack = spawnSync(process.execPath, [join(root, "bench", "slack.mjs")], { stdio: "inherit", env });
+  if (slack.status !== 0) throw new Error("the slack benchmark failed");
   // The scheduler: firing delay and idle CPU (bench/cron.mjs); it says why when it skips hermes.
   console.log("");
   const cron = spawnSync(process.execPath, [join(root, "bench", "cron.mjs")], { stdio: "inherit", env });

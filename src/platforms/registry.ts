@@ -32,6 +32,7 @@ const platforms: PlatformManifest[] = [
 
 const adapters = new Map<string, AdapterLoader>([
   ["telegram", () => import("./telegram/adapter.ts").then((m) => (ctx) => m.createTelegramAdapter(ctx))],
+  ["slack", () => import("./slack/adapter.ts").then((m) => (ctx) => m.createSlackAdapter(ctx))],
   ["webhook", () => import("./webhook/adapter.ts").then((m) => m.createWebhookAdapter)],
   ["discord", () => import("./discord/adapter.ts").then((m) => (ctx) => m.createDiscordAdapter(ctx))],
 ]);

@@ -234,6 +234,7 @@ describe("Discord REST", () => {
     log: silent,
     progress() {},
     connected() {},
+    count() {},
     receive: async () => ({ status: "accepted", id: "x" }),
   });
 

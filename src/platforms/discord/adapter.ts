@@ -112,6 +112,7 @@ export function createDiscordAdapter(ctx: AdapterContext, options: DiscordAdapte
         const deadline = ackDeadlineMs(intervalMs);
         ackTimer = setTimeout(() => {
           if (!awaitingAck) return;
+          ctx.count("zombie");
           ctx.log.warn("discord.zombie", `discord: no heartbeat ACK within ${deadline} ms; resuming`, {
             platform: ctx.manifest.name,
           });

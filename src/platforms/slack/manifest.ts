@@ -32,8 +32,10 @@ export default definePlatform({
   gatewayUrl: false,
   // Slack truncates past 40,000 characters and advises at most 4,000 per message.
   messageLimit: 4000,
-  // The server pings every few seconds; 30 s without one means the socket is dead.
+  // The adapter pings every 5 s and drops a link whose pong is 5 s late; with server pings and envelopes, a
+  // live link shows progress every few seconds, so 35 s without any is a backstop the adapter never needs.
   livenessMs: 35_000,
   chat: true,
   options: {},
+  online: () => import("./online.ts").then((m) => m.checkSlackTokens),
 });

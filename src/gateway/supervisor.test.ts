@@ -74,6 +74,29 @@ describe("Supervisor", () => {
     expect(s.supervisor.status.reconnects).toBeGreaterThanOrEqual(2);
   });
 
+  it("a connection that stayed up restarts the backoff from the first step, without a transition of its own", async () => {
+    // Up for 40 ms, longer than reconnect.max (20 ms) here: stable, so the count of failed attempts starts over.
+    const s = supervise(async (ctx) => {
+      ctx.connected();
+      await new Promise((r) => setTimeout(r, 40));
+      throw new Error("dropped");
+    });
+    s.supervisor.start();
+    await until("three attempts", () => s.attempts() >= 3);
+    await s.supervisor.stop();
+    const states = s.transitions.map((t) => t.state);
+    expect(states.slice(0, 6)).toEqual([
+      "connecting",
+      "connected",
+      "backoff",
+      "connecting",
+      "connected",
+      "backoff",
+    ]);
+    for (const backoff of s.transitions.filter((t) => t.state === "backoff"))
+      expect(backoff.attempts).toBe(1);
+  });
+
   it("retries a thrown error forever, honouring retry_after, and never gives up", async () => {
     const s = supervise(async (_ctx, n) => {
       throw n === 1 ? new PlatformError("rate_limit", "429", 40) : new Error(`attempt ${n} failed`);

@@ -145,6 +145,8 @@ export class Supervisor {
   #apply(event: PlatformEvent): void {
     const previous = this.#status;
     this.#status = next(previous, event, Date.now());
+    // A reset only restarts the backoff count: no state changed, so there is nothing to log or announce.
+    if (event.type === "reset" && this.#status.state === previous.state) return;
     this.options.onTransition(this.#status, previous, event);
   }
 

@@ -4,7 +4,7 @@
 // on the same runtime (Bun, compiled the same way) measured in the same run.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { Agent, createServer } from "node:http";
+import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -12,8 +12,10 @@ import {
   benchEnv as env,
   freePort,
   postWebhook,
+  replyReceiver,
   signedMessages,
   sleep,
+  until,
   WEBHOOK_SECRET,
 } from "./lib/platform-burst.mjs";
 
@@ -49,24 +51,13 @@ async function untilReady(port, child, path = "/readyz") {
   }
 }
 
-// A receiver for the replies, counting them.
-let replies = 0;
-const receiver = createServer((req, res) => {
-  req.resume();
-  req.on("end", () => {
-    replies++;
-    res.end("ok");
-  });
-});
-const receiverPort = await new Promise((resolve) =>
-  receiver.listen(0, "127.0.0.1", () => resolve(receiver.address().port)),
-);
+const receiver = await replyReceiver();
 
 function makeHome(port, base = tmpdir()) {
   const home = mkdtempSync(join(base, "hermes-bench-"));
   writeFileSync(
     join(home, "config.yaml"),
-    `gateway:\n  http: { listen: "127.0.0.1:${port}" }\nplatforms:\n  webhook:\n    allow_all: true\n    reply_url: http://127.0.0.1:${receiverPort}/reply\n`,
+    `gateway:\n  http: { listen: "127.0.0.1:${port}" }\nplatforms:\n  webhook:\n    allow_all: true\n    reply_url: http://127.0.0.1:${receiver.port}/reply\n`,
   );
   writeFileSync(join(home, ".env"), `WEBHOOK_SECRET=${WEBHOOK_SECRET}\n`, { mode: 0o600 });
   return home;
@@ -114,7 +105,7 @@ const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(
 async function load(port, pid, expectReplies) {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const messages = signedMessages(MESSAGES);
-  replies = 0;
+  receiver.count = 0;
   const cpuBefore = cpuMicros(pid);
   const started = performance.now();
   let next = 0;
@@ -131,7 +122,7 @@ async function load(port, pid, expectReplies) {
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const acceptSeconds = (performance.now() - started) / 1000;
-  if (expectReplies) while (replies < MESSAGES - failed) await sleep(2);
+  if (expectReplies) await until("every reply", () => receiver.count >= MESSAGES - failed, 300_000);
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuMicros(pid) - cpuBefore;
   agent.destroy();
@@ -156,7 +147,7 @@ async function pacedAfterWarmUp(port, expectReplies) {
 async function paced(port, expectReplies, seconds = PACED_S) {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const messages = signedMessages(Math.round(RATE * seconds));
-  replies = 0;
+  receiver.count = 0;
   const latencies = [];
   const inflight = [];
   const started = performance.now();
@@ -179,7 +170,7 @@ async function paced(port, expectReplies, seconds = PACED_S) {
   }
   const statuses = await Promise.all(inflight);
   const failed = statuses.filter((s) => s !== 202).length;
-  if (expectReplies) while (replies < messages.length - failed) await sleep(2);
+  if (expectReplies) await until("every reply", () => receiver.count >= messages.length - failed, 300_000);
   agent.destroy();
   latencies.sort((a, b) => a - b);
   return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), failed };

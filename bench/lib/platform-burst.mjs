@@ -9,7 +9,7 @@ import { Agent, createServer, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export const root = join(import.meta.dirname, "..", "..");
+const root = join(import.meta.dirname, "..", "..");
 export const CHATS = 256;
 export const CONCURRENCY = 64;
 const hermes = join(root, "dist", "hermes");
@@ -93,6 +93,22 @@ export function postWebhook(port, agent, { body, signature }) {
   });
 }
 
+/** A loopback server for the webhook platform's replies, counting them in `count`. */
+export async function replyReceiver() {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      receiver.count++;
+      res.end("ok");
+    });
+  });
+  const port = await new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve(server.address().port)),
+  );
+  const receiver = { port, count: 0, close: () => server.close() };
+  return receiver;
+}
+
 /** A harness whose gateways get homes named `hermes-bench-<name>-…`, all removed by `cleanup()`. */
 export function platformBench(name) {
   const homes = [];
@@ -134,19 +150,9 @@ export function platformBench(name) {
 
   /** The webhook platform's path (signed POST in → echo → POST out) with `count` messages, the same measures. */
   async function webhookPath(count) {
-    let replies = 0;
-    const receiver = createServer((req, res) => {
-      req.resume();
-      req.on("end", () => {
-        replies++;
-        res.end("ok");
-      });
-    });
-    const receiverPort = await new Promise((resolve) =>
-      receiver.listen(0, "127.0.0.1", () => resolve(receiver.address().port)),
-    );
+    const receiver = await replyReceiver();
     const wh = await gateway(
-      `  webhook:\n    allow_all: true\n    reply_url: http://127.0.0.1:${receiverPort}/reply\n`,
+      `  webhook:\n    allow_all: true\n    reply_url: http://127.0.0.1:${receiver.port}/reply\n`,
       `WEBHOOK_SECRET=${WEBHOOK_SECRET}\n`,
     );
     await until("webhook connected", async () => (await wh.state("webhook")) === "connected");
@@ -160,7 +166,7 @@ export function platformBench(name) {
         while (next < messages.length) await postWebhook(wh.port, agent, messages[next++]);
       }),
     );
-    await until("every webhook reply", () => replies >= count, 300_000);
+    await until("every webhook reply", () => receiver.count >= count, 300_000);
     const seconds = (performance.now() - started) / 1000;
     const result = { perSecond: count / seconds, cpu: (cpuMicros(wh.child.pid) - cpuBefore) / count };
     wh.child.kill("SIGTERM");

@@ -3,17 +3,26 @@
 // webhook in → echo agent → webhook out throughput with CPU µs per message, against a plain hono echo server
 // on the same runtime (Bun, compiled the same way) measured in the same run.
 import { spawn, spawnSync } from "node:child_process";
-import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { Agent, createServer, request } from "node:http";
+import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import {
+  cpuMicros,
+  benchEnv as env,
+  freePort,
+  postWebhook,
+  replyReceiver,
+  signedMessages,
+  sleep,
+  until,
+  WEBHOOK_SECRET,
+} from "./lib/platform-burst.mjs";
 
 const root = join(import.meta.dirname, "..");
 const out = join(root, ".bench");
 const bun = join(root, "node_modules", ".bin", "bun");
 const hermes = join(root, "dist", "hermes");
-const SECRET = "3f9a1c7e5b2d8f4a6c0e9b7d5f3a1c8e";
 const READY_RUNS = Number(process.env.BENCH_READY_RUNS ?? 10);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -21,31 +30,11 @@ const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 10);
 const RATE = Number(process.env.BENCH_RATE ?? 5000);
 const PACED_S = Number(process.env.BENCH_PACED_S ?? 5);
 
-const env = { ...process.env };
-delete env.NODE_EXTRA_CA_CERTS;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function cpuMicros(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(f[11]) + Number(f[12]);
-  return (ticks * 1e6) / Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim() || 100);
-}
 
 function rssMiB(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024;
@@ -62,26 +51,15 @@ async function untilReady(port, child, path = "/readyz") {
   }
 }
 
-// A receiver for the replies, counting them.
-let replies = 0;
-const receiver = createServer((req, res) => {
-  req.resume();
-  req.on("end", () => {
-    replies++;
-    res.end("ok");
-  });
-});
-const receiverPort = await new Promise((resolve) =>
-  receiver.listen(0, "127.0.0.1", () => resolve(receiver.address().port)),
-);
+const receiver = await replyReceiver();
 
 function makeHome(port, base = tmpdir()) {
   const home = mkdtempSync(join(base, "hermes-bench-"));
   writeFileSync(
     join(home, "config.yaml"),
-    `gateway:\n  http: { listen: "127.0.0.1:${port}" }\nplatforms:\n  webhook:\n    allow_all: true\n    reply_url: http://127.0.0.1:${receiverPort}/reply\n`,
+    `gateway:\n  http: { listen: "127.0.0.1:${port}" }\nplatforms:\n  webhook:\n    allow_all: true\n    reply_url: http://127.0.0.1:${receiver.port}/reply\n`,
   );
-  writeFileSync(join(home, ".env"), `WEBHOOK_SECRET=${SECRET}\n`, { mode: 0o600 });
+  writeFileSync(join(home, ".env"), `WEBHOOK_SECRET=${WEBHOOK_SECRET}\n`, { mode: 0o600 });
   return home;
 }
 
@@ -121,48 +99,13 @@ async function startBaseline() {
   return { child, port, readyMs: performance.now() - started };
 }
 
-function makeMessages(count) {
-  const stamp = Date.now();
-  return Array.from({ length: count }, (_, i) => {
-    const body = JSON.stringify({
-      chat_id: `c${i % 256}`,
-      user_id: "u1",
-      text: `message ${i}`,
-      message_id: `${stamp}-${i}`,
-    });
-    // Signed before the clock starts: the client's HMAC is not the gateway's cost.
-    return { body, signature: `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}` };
-  });
-}
-
-function post(port, agent, { body, signature }) {
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        path: "/webhooks/webhook",
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/json", "x-hermes-signature": signature },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode));
-      },
-    );
-    req.on("error", () => resolve(0));
-    req.end(body);
-  });
-}
-
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
 // Saturation: CONCURRENCY clients send back to back; throughput, CPU per message, and latency at full load.
 async function load(port, pid, expectReplies) {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const messages = makeMessages(MESSAGES);
-  replies = 0;
+  const messages = signedMessages(MESSAGES);
+  receiver.count = 0;
   const cpuBefore = cpuMicros(pid);
   const started = performance.now();
   let next = 0;
@@ -172,14 +115,14 @@ async function load(port, pid, expectReplies) {
     while (next < messages.length) {
       const message = messages[next++];
       const sent = performance.now();
-      const status = await post(port, agent, message);
+      const status = await postWebhook(port, agent, message);
       latencies.push(performance.now() - sent);
       if (status !== 202) failed++;
     }
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const acceptSeconds = (performance.now() - started) / 1000;
-  if (expectReplies) while (replies < MESSAGES - failed) await sleep(2);
+  if (expectReplies) await until("every reply", () => receiver.count >= MESSAGES - failed, 300_000);
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuMicros(pid) - cpuBefore;
   agent.destroy();
@@ -203,8 +146,8 @@ async function pacedAfterWarmUp(port, expectReplies) {
 
 async function paced(port, expectReplies, seconds = PACED_S) {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const messages = makeMessages(Math.round(RATE * seconds));
-  replies = 0;
+  const messages = signedMessages(Math.round(RATE * seconds));
+  receiver.count = 0;
   const latencies = [];
   const inflight = [];
   const started = performance.now();
@@ -219,7 +162,7 @@ async function paced(port, expectReplies, seconds = PACED_S) {
     while (next < messages.length && (next * 1000) / RATE <= performance.now() - started) {
       const dueAt = started + (next * 1000) / RATE;
       inflight.push(
-        post(port, agent, messages[next++]).then(
+        postWebhook(port, agent, messages[next++]).then(
           (status) => latencies.push(performance.now() - dueAt) && status,
         ),
       );
@@ -227,7 +170,7 @@ async function paced(port, expectReplies, seconds = PACED_S) {
   }
   const statuses = await Promise.all(inflight);
   const failed = statuses.filter((s) => s !== 202).length;
-  if (expectReplies) while (replies < messages.length - failed) await sleep(2);
+  if (expectReplies) await until("every reply", () => receiver.count >= messages.length - failed, 300_000);
   agent.destroy();
   latencies.sort((a, b) => a - b);
   return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), failed };

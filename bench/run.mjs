@@ -106,43 +106,24 @@ console.log(line(header));
 for (const r of rows) console.log(line(r));
 if (process.argv.includes("--json")) console.log(JSON.stringify(results));
 
-// The gateway: readiness, idle memory and message throughput (bench/gateway.mjs).
+// Each further benchmark runs in its own process, after a blank line; a failed one stops the run.
+function runBench(file, name) {
+  console.log("");
+  const run = spawnSync(process.execPath, [join(root, "bench", file)], { stdio: "inherit", env });
+  if (run.status !== 0) throw new Error(`the ${name} benchmark failed`);
+}
+
 if (!process.argv.includes("--startup-only")) {
-  console.log("");
-  const gateway = spawnSync(process.execPath, [join(root, "bench", "gateway.mjs")], {
-    stdio: "inherit",
-    env,
-  });
-  if (gateway.status !== 0) throw new Error("the gateway benchmark failed");
-  // Telegram: a Bot API burst through the gateway and back, against the webhook path (bench/telegram.mjs).
-  console.log("");
-  const telegram = spawnSync(process.execPath, [join(root, "bench", "telegram.mjs")], {
-    stdio: "inherit",
-    env,
-  });
-  if (telegram.status !== 0) throw new Error("the telegram benchmark failed");
-  // Slack: a Socket Mode burst through the gateway and back, against the webhook path, and zombie detection
-  // (bench/slack.mjs).
-  console.log("");
-  const slack = spawnSync(process.execPath, [join(root, "bench", "slack.mjs")], { stdio: "inherit", env });
-  if (slack.status !== 0) throw new Error("the slack benchmark failed");
-  // The scheduler: firing delay and idle CPU (bench/cron.mjs); it says why when it skips hermes.
-  console.log("");
-  const cron = spawnSync(process.execPath, [join(root, "bench", "cron.mjs")], { stdio: "inherit", env });
-  if (cron.status !== 0) throw new Error("the cron benchmark failed");
-  // Discord: a gateway burst through the gateway and back, against the webhook path, and zombie detection
-  // (bench/discord.mjs).
-  console.log("");
-  const discord = spawnSync(process.execPath, [join(root, "bench", "discord.mjs")], {
-    stdio: "inherit",
-    env,
-  });
-  if (discord.status !== 0) throw new Error("the discord benchmark failed");
-  // Under systemd (bench/systemd.mjs): needs root, and says why when it skips.
-  console.log("");
-  const systemd = spawnSync(process.execPath, [join(root, "bench", "systemd.mjs")], {
-    stdio: "inherit",
-    env,
-  });
-  if (systemd.status !== 0) throw new Error("the systemd benchmark failed");
+  // The gateway: readiness, idle memory and message throughput.
+  runBench("gateway.mjs", "gateway");
+  // Telegram: a Bot API burst through the gateway and back, against the webhook path.
+  runBench("telegram.mjs", "telegram");
+  // Slack: a Socket Mode burst through the gateway and back, against the webhook path, and zombie detection.
+  runBench("slack.mjs", "slack");
+  // The scheduler: firing delay and idle CPU; it says why when it skips hermes.
+  runBench("cron.mjs", "cron");
+  // Discord: a gateway burst through the gateway and back, against the webhook path, and zombie detection.
+  runBench("discord.mjs", "discord");
+  // Under systemd: needs root, and says why when it skips.
+  runBench("systemd.mjs", "systemd");
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterEach } from "vitest";
 import { controlRequest } from "../../src/gateway/control.ts";
 import { BINARY, cleanEnv, ROOT } from "./cli.ts";
+import { makeHome } from "./home.ts";
 import { freePort, waitFor } from "./wait.ts";
 
 export { freePort, waitFor };
@@ -129,4 +130,52 @@ export function processResources(pid: number): { rssKiB: number; fds: number } {
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(text)?.[1] ?? 0);
   const fds = readdirSync(`/proc/${pid}/fd`).length;
   return { rssKiB, fds };
+}
+
+/**
+ * Starts the compiled binary on a fresh home whose HTTP API listens on a free loopback port, and waits until
+ * it is up. `platforms` is the YAML under `platforms:` (given the port when it must name it), `gateway` more
+ * lines under `gateway:`, `env` the home's .env and `processEnv` the process's extra variables.
+ */
+export async function startGatewayHome(options: {
+  platforms: string | ((port: number) => string);
+  env: string;
+  gateway?: string;
+  processEnv?: Record<string, string>;
+}): Promise<{ gw: GatewayProcess; home: string; port: number }> {
+  const port = await freePort();
+  const platforms = typeof options.platforms === "string" ? options.platforms : options.platforms(port);
+  const home = makeHome({
+    config: `gateway:\n  http: { listen: "127.0.0.1:${port}" }\n${options.gateway ?? ""}platforms:\n${platforms}`,
+    env: options.env,
+  });
+  const gw = startGateway({ home, ...(options.processEnv ? { env: options.processEnv } : {}) });
+  await waitReady(gw);
+  return { gw, home, port };
+}
+
+/** The status of platform `name` in the gateway's /status. */
+export async function platformStatus(
+  gw: GatewayProcess,
+  name: string,
+): Promise<Status["platforms"][string] | undefined> {
+  return (await status(gw)).platforms[name];
+}
+
+/**
+ * Everything the process said or wrote, for searching for secrets: log lines, stderr, its status, and every
+ * file under the home's logs/ and state/.
+ */
+export async function capturedOutput(gw: GatewayProcess): Promise<string> {
+  const parts = [
+    JSON.stringify(gw.logs),
+    gw.stderr.join(""),
+    JSON.stringify(await status(gw).catch(() => "")),
+  ];
+  for (const dir of ["logs", "state"]) {
+    for (const f of readdirSync(join(gw.home, dir), { recursive: true, withFileTypes: true })) {
+      if (f.isFile()) parts.push(readFileSync(join(f.parentPath, f.name), "latin1"));
+    }
+  }
+  return parts.join("\n");
 }

@@ -23,16 +23,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bakeInstaller, INSTALLER_SOURCE } from "../../scripts/release-tree.ts";
 import { BINARY } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/home.ts";
-import {
-  HOST_TARGET,
-  NEW,
-  OLD,
-  type ReleaseServer,
-  type ReleaseTree,
-  runAsync,
-  servedRelease,
-  tampered,
-} from "../helpers/release.ts";
+import { HOST_TARGET, NEW, OLD, runAsync, tampered } from "../helpers/release.ts";
+import { useServedRelease } from "../helpers/served-release.ts";
 
 const SCRIPT = readFileSync(INSTALLER_SOURCE, "utf8");
 const MARKER = "# added by the hermes installer";
@@ -84,19 +76,15 @@ const SHELLS: Shell[] = [
   },
 ];
 
-let tree: ReleaseTree;
-let server: ReleaseServer;
+const release = useServedRelease();
 
 beforeAll(async () => {
-  ({ tree, server } = await servedRelease());
   // Not tempDir(): that is emptied after each test, and the toolbox serves the whole file.
   busyboxBin = mkdtempSync(join(tmpdir(), "hermes-busybox-"));
   for (const applet of BUSYBOX_APPLETS) symlinkSync("/usr/bin/busybox", join(busyboxBin, applet));
 }, 120_000);
 
 afterAll(async () => {
-  await server?.close();
-  tree?.remove();
   if (busyboxBin) rmSync(busyboxBin, { recursive: true, force: true });
 });
 
@@ -120,7 +108,7 @@ function install(sh: Shell, env: Env, extra: Record<string, string> = {}, script
       PATH: sh.path(),
       SHELL: sh.shell,
       HERMES_INSTALL_DIR: env.dir,
-      HERMES_INSTALL_BASE_URL: server.url,
+      HERMES_INSTALL_BASE_URL: release.server.url,
       ...extra,
     },
   });
@@ -198,18 +186,20 @@ describe.each(SHELLS)("install.sh under $name", (sh) => {
     const bin = join(env.dir, "hermes");
     writeFileSync(bin, readFileSync(BINARY), { mode: 0o755 });
     const before = statSync(bin);
-    const bad = tampered(tree.dir, NEW);
-    server.override(`/${NEW}/hermes-${HOST_TARGET}.gz`, bad);
+    const bad = tampered(release.tree.dir, NEW);
+    release.server.override(`/${NEW}/hermes-${HOST_TARGET}.gz`, bad);
     try {
       const run = await install(sh, env);
       expect(run.code).toBe(1);
-      const expected = /^([0-9a-f]{64}) /.exec(readFileSync(join(tree.dir, NEW, "SHA256SUMS"), "utf8"))![1]!;
+      const expected = /^([0-9a-f]{64}) /.exec(
+        readFileSync(join(release.tree.dir, NEW, "SHA256SUMS"), "utf8"),
+      )![1]!;
       const actual = createHash("sha256").update(bad).digest("hex");
       expect(run.stderr).toContain(
         `checksum mismatch for hermes-${HOST_TARGET}.gz: SHA256SUMS expects ${expected}, the download is ${actual}; nothing was installed`,
       );
     } finally {
-      server.clearOverrides();
+      release.server.clearOverrides();
     }
     expect(readdirSync(env.dir)).toEqual(["hermes"]);
     expect(statSync(bin).ino).toBe(before.ino);
@@ -219,13 +209,13 @@ describe.each(SHELLS)("install.sh under $name", (sh) => {
   it("a wrong SHA256SUMS: fails saying checksum and installs nothing", async () => {
     const env = freshHome();
     const wrong = `${"0".repeat(64)}  hermes-${HOST_TARGET}.gz\n`;
-    server.override(`/${NEW}/SHA256SUMS`, wrong);
+    release.server.override(`/${NEW}/SHA256SUMS`, wrong);
     try {
       const run = await install(sh, env);
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/checksum mismatch .* expects 0{64}, the download is [0-9a-f]{64}/);
     } finally {
-      server.clearOverrides();
+      release.server.clearOverrides();
     }
     expect(existsSync(join(env.dir, "hermes"))).toBe(false);
     expect(existsSync(join(env.home, ".profile"))).toBe(false);
@@ -245,18 +235,20 @@ describe.each(SHELLS)("install.sh under $name", (sh) => {
     const env = freshHome();
     const noVersion = await install(sh, env, { HERMES_VERSION: "9.9.9" });
     expect(noVersion.code).toBe(1);
-    expect(noVersion.stderr).toContain(`could not download ${server.url}/9.9.9/SHA256SUMS: `);
+    expect(noVersion.stderr).toContain(`could not download ${release.server.url}/9.9.9/SHA256SUMS: `);
     expect(noVersion.stderr).toMatch(/404/);
     expect(noVersion.stderr).toContain("(is there a hermes 9.9.9?)");
 
-    server.override(`/${NEW}/hermes-${HOST_TARGET}.gz`, 404);
+    release.server.override(`/${NEW}/hermes-${HOST_TARGET}.gz`, 404);
     try {
       const missing = await install(sh, env);
       expect(missing.code).toBe(1);
-      expect(missing.stderr).toContain(`could not download ${server.url}/${NEW}/hermes-${HOST_TARGET}.gz: `);
+      expect(missing.stderr).toContain(
+        `could not download ${release.server.url}/${NEW}/hermes-${HOST_TARGET}.gz: `,
+      );
       expect(missing.stderr).toMatch(/404/);
     } finally {
-      server.clearOverrides();
+      release.server.clearOverrides();
     }
     expect(existsSync(env.dir)).toBe(false);
   });
@@ -272,11 +264,11 @@ describe.each(SHELLS)("install.sh under $name", (sh) => {
       SCRIPT.length - 40,
     ];
     for (const cut of cuts) {
-      const seen = server.requests.length;
+      const seen = release.server.requests.length;
       const run = await install(sh, env, {}, SCRIPT.slice(0, cut));
       expect(run.code, `cut at ${cut}`).not.toBe(0);
       expect(run.stderr, `cut at ${cut}`).toMatch(/syntax error|unexpected|expected/i);
-      expect(server.requests.length, `cut at ${cut}`).toBe(seen);
+      expect(release.server.requests.length, `cut at ${cut}`).toBe(seen);
     }
     expect(readdirSync(env.home)).toEqual([]);
   });
@@ -297,12 +289,14 @@ describe("install.sh", () => {
 
   it("the release's install.sh has the base URL baked in: curl URL/install.sh | sh installs with no variable set", async () => {
     const env = freshHome();
-    expect(bakeInstaller(SCRIPT, `${server.url}/`)).toContain(`HERMES_RELEASE_BASE_URL='${server.url}'`);
-    const run = await runAsync("sh", ["-c", 'curl -fsSL "$0/install.sh" | dash', server.url], {
+    expect(bakeInstaller(SCRIPT, `${release.server.url}/`)).toContain(
+      `HERMES_RELEASE_BASE_URL='${release.server.url}'`,
+    );
+    const run = await runAsync("sh", ["-c", 'curl -fsSL "$0/install.sh" | dash', release.server.url], {
       cwd: env.home,
       env: { HOME: env.home, PATH: "/usr/bin:/bin", HERMES_INSTALL_DIR: env.dir, HERMES_NO_MODIFY_PATH: "1" },
     });
-    expect(run.stderr).toContain(`installing hermes ${NEW} (${HOST_TARGET}) from ${server.url}`);
+    expect(run.stderr).toContain(`installing hermes ${NEW} (${HOST_TARGET}) from ${release.server.url}`);
     expect(run.code).toBe(0);
     // HERMES_NO_MODIFY_PATH=1: no startup file written.
     expect(tree_(env.home)).toEqual(["opt", "opt/bin", "opt/bin/hermes"]);
@@ -344,6 +338,6 @@ describe("install.sh", () => {
     const bad = await install(dash, env, { HERMES_TARGET: "linux/x64" });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('HERMES_TARGET "linux/x64" is not a target name');
-    expect(server.requests.some((p) => p.includes("darwin"))).toBe(false);
+    expect(release.server.requests.some((p) => p.includes("darwin"))).toBe(false);
   });
 });

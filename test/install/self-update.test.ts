@@ -16,33 +16,15 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BINARY, NODE_BUNDLE, ROOT } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/home.ts";
-import {
-  HOST_TARGET,
-  NEW,
-  OLD,
-  type ReleaseServer,
-  type ReleaseTree,
-  runAsync,
-  servedRelease,
-  tampered,
-} from "../helpers/release.ts";
+import { HOST_TARGET, NEW, OLD, runAsync, tampered } from "../helpers/release.ts";
+import { useServedRelease } from "../helpers/served-release.ts";
 
 const FAKE_SYSTEMCTL = join(ROOT, "test", "fixtures", "systemd", "fake-systemctl.sh");
 
-let tree: ReleaseTree;
-let server: ReleaseServer;
-
-beforeAll(async () => {
-  ({ tree, server } = await servedRelease());
-}, 120_000);
-
-afterAll(async () => {
-  await server?.close();
-  tree?.remove();
-});
+const release = useServedRelease();
 
 interface Setup {
   dir: string;
@@ -70,7 +52,7 @@ function setup(extra: Record<string, string> = {}): Setup {
       HOME: root,
       PATH: "/usr/bin:/bin",
       HERMES_HOME: join(root, ".hermes"),
-      HERMES_INSTALL_BASE_URL: server.url,
+      HERMES_INSTALL_BASE_URL: release.server.url,
       // Units are looked for here, never in this machine's /etc/systemd/system.
       HERMES_SYSTEMD_UNIT_DIR: units,
       ...extra,
@@ -93,7 +75,7 @@ describe("hermes self-update", () => {
     expect(versionOf(s.bin)).toBe(`hermes ${OLD}`);
     expect(readdirSync(s.dir)).toEqual(["hermes"]);
     // --check downloads no binary.
-    expect(server.requests.filter((p) => p.endsWith(".gz"))).toEqual([]);
+    expect(release.server.requests.filter((p) => p.endsWith(".gz"))).toEqual([]);
   });
 
   it("with no service: replaces the binary atomically, keeps the previous one, and says to restart", async () => {
@@ -101,7 +83,7 @@ describe("hermes self-update", () => {
     const running = join(s.dir, "..", "running-hermes");
     linkSync(s.bin, running);
     const run = await selfUpdate(s);
-    expect(run.stderr).toContain(`updating to hermes ${NEW} (${HOST_TARGET}) from ${server.url}`);
+    expect(run.stderr).toContain(`updating to hermes ${NEW} (${HOST_TARGET}) from ${release.server.url}`);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`${s.bin} is now hermes ${NEW} (was ${OLD}, kept as ${s.bin}.previous)`);
     expect(run.stdout).toContain("No hermes service runs");
@@ -137,7 +119,7 @@ describe("hermes self-update", () => {
   it("a byte changed in the artifact, a missing version, a missing target: one sentence, exit 1, nothing changed", async () => {
     const s = setup();
     const before = statSync(s.bin);
-    server.override(`/${NEW}/hermes-${HOST_TARGET}.gz`, tampered(tree.dir, NEW));
+    release.server.override(`/${NEW}/hermes-${HOST_TARGET}.gz`, tampered(release.tree.dir, NEW));
     try {
       const bad = await selfUpdate(s);
       expect(bad.code).toBe(1);
@@ -148,12 +130,12 @@ describe("hermes self-update", () => {
         ),
       );
     } finally {
-      server.clearOverrides();
+      release.server.clearOverrides();
     }
     const missing = await selfUpdate(s, ["--version", "9.9.9"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim().split("\n").at(-1)).toBe(
-      `Could not download ${server.url}/9.9.9/SHA256SUMS: the server answered HTTP 404 (is there a hermes 9.9.9?)`,
+      `Could not download ${release.server.url}/9.9.9/SHA256SUMS: the server answered HTTP 404 (is there a hermes 9.9.9?)`,
     );
     const target = await selfUpdate(s, [], { HERMES_TARGET: "linux-arm64-musl" });
     expect(target.code).toBe(1);

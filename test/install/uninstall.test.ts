@@ -5,27 +5,18 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { INSTALLER_SOURCE } from "../../scripts/release-tree.ts";
 import { PATH_MARKER } from "../../src/install/path-lines.ts";
 import { NODE_BUNDLE, ROOT } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/home.ts";
-import { NEW, type ReleaseServer, type ReleaseTree, runAsync, servedRelease } from "../helpers/release.ts";
+import { NEW, runAsync } from "../helpers/release.ts";
+import { useServedRelease } from "../helpers/served-release.ts";
 
 const FAKE_SYSTEMCTL = join(ROOT, "test", "fixtures", "systemd", "fake-systemctl.sh");
 const USER_BASHRC = "# my own settings\nexport EDITOR=vi\n";
 
-let tree: ReleaseTree;
-let server: ReleaseServer;
-
-beforeAll(async () => {
-  ({ tree, server } = await servedRelease());
-}, 120_000);
-
-afterAll(async () => {
-  await server?.close();
-  tree?.remove();
-});
+const release = useServedRelease();
 
 describe("hermes uninstall", () => {
   it("names what it removes, then removes the service, the installer's PATH lines and the binary, and nothing else", async () => {
@@ -43,7 +34,7 @@ describe("hermes uninstall", () => {
       SHELL: "/bin/bash",
       HERMES_HOME: hermesHome,
       HERMES_INSTALL_DIR: dir,
-      HERMES_INSTALL_BASE_URL: server.url,
+      HERMES_INSTALL_BASE_URL: release.server.url,
       HERMES_SYSTEMCTL: FAKE_SYSTEMCTL,
       HERMES_SYSTEMD_UNIT_DIR: units,
       FAKE_SYSTEMD_DIR: fake,

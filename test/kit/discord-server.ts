@@ -3,12 +3,12 @@
  * error bodies and rate-limit headers) and Gateway v10 (Hello, Identify, READY with `resume_gateway_url`,
  * heartbeats and ACKs, MESSAGE_CREATE with increasing `s`, Resume with replay then RESUMED, op 7, op 9, every
  * close code), with switches for every fault an adapter must survive. Proved faithful by @discordjs/ws and
- * @discordjs/rest (discord-server.test.ts). node:http for REST (a stall must hold a socket without answering,
- * `refuse()` must really close the port) and `ws`'s WebSocketServer on the same port for the gateway.
+ * @discordjs/rest (discord-server.test.ts). http-fault-server.ts for REST (stalls, refuse, resume) and `ws`'s
+ * WebSocketServer on the same port for the gateway.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { type WebSocket, WebSocketServer } from "ws";
+import { HttpFaultServer, replyJson as reply } from "./http-fault-server.ts";
 
 /** The bot user behind the test token. */
 export const BOT_USER = {
@@ -124,28 +124,24 @@ export class DiscordTestServer {
   /** How long after op 7 / op 9 the server closes the socket itself if the client has not. */
   closeAfterMs = 500;
 
-  #http: Server;
+  #http: HttpFaultServer;
   #wss: WebSocketServer;
-  #sockets = new Set<Socket>();
   #connections = new Set<Connection>();
-  #stalled: ServerResponse[] = [];
   #sessions = new Map<string, Session>();
   /** The session new dispatches go to (the latest one that was READY). */
   #current: Session | undefined;
-  #port = 0;
   #nextSnowflake = 1_300_000_000_000_000_000n;
   #nextSession = 1;
 
   private constructor(token: string, heartbeatIntervalMs: number) {
     this.token = token;
     this.heartbeatIntervalMs = heartbeatIntervalMs;
-    this.#http = createServer((req, res) => void this.#handle(req, res));
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
-    this.#http.on("connection", (socket) => {
-      this.#sockets.add(socket);
-      socket.on("close", () => this.#sockets.delete(socket));
+    this.#http = new HttpFaultServer({
+      handle: (req, body, res) => this.#handle(req, body, res),
+      stalled: () => this.stall,
     });
-    this.#http.on("upgrade", (req, socket, head) => {
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+    this.#http.server.on("upgrade", (req, socket, head) => {
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, req));
     });
   }
@@ -155,25 +151,25 @@ export class DiscordTestServer {
     options: { heartbeatIntervalMs?: number } = {},
   ): Promise<DiscordTestServer> {
     const server = new DiscordTestServer(token, options.heartbeatIntervalMs ?? 41_250);
-    await server.#listen(0);
+    await server.#http.listen();
     return server;
   }
 
   /** `api_base` for this server (REST under `${url}/v10`). */
   get url(): string {
-    return `http://127.0.0.1:${this.#port}/api`;
+    return `http://127.0.0.1:${this.#http.port}/api`;
   }
 
   get port(): number {
-    return this.#port;
+    return this.#http.port;
   }
 
   get gatewayUrl(): string {
-    return `ws://127.0.0.1:${this.#port}/gateway`;
+    return `ws://127.0.0.1:${this.#http.port}/gateway`;
   }
 
   get resumeUrl(): string {
-    return `ws://127.0.0.1:${this.#port}/resume`;
+    return `ws://127.0.0.1:${this.#http.port}/resume`;
   }
 
   /** Gateway connections open right now. */
@@ -302,20 +298,19 @@ export class DiscordTestServer {
 
   /** Closes the port and drops every connection: connections are refused until `resume()`. */
   async refuse(): Promise<void> {
-    this.dropConnections();
-    await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+    for (const c of this.#connections) c.socket.terminate();
+    await this.#http.refuse();
   }
 
   /** Listens again on the same port. */
   async resume(): Promise<void> {
-    await this.#listen(this.#port);
+    await this.#http.listen();
   }
 
   /** Cuts every connection, REST and gateway, without a close frame (a network blip); the port stays open. */
   dropConnections(): void {
-    this.#stalled = [];
     for (const c of this.#connections) c.socket.terminate();
-    for (const socket of this.#sockets) socket.destroy();
+    this.#http.dropConnections();
   }
 
   async close(): Promise<void> {
@@ -323,17 +318,6 @@ export class DiscordTestServer {
     for (const c of this.#connections) c.socket.terminate();
     this.#wss.close();
     if (this.#http.listening) await this.refuse();
-  }
-
-  #listen(port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#http.once("error", reject);
-      this.#http.listen(port, "127.0.0.1", () => {
-        this.#http.off("error", reject);
-        this.#port = (this.#http.address() as { port: number }).port;
-        resolve();
-      });
-    });
   }
 
   #snowflake(): string {
@@ -461,14 +445,8 @@ export class DiscordTestServer {
 
   // ----- REST -----
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  #handle(req: IncomingMessage, body: string, res: ServerResponse): unknown {
     const url = new URL(req.url ?? "/", "http://x");
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    if (this.stall) {
-      this.#stalled.push(res);
-      return;
-    }
     const route = url.pathname.replace(/^\/api\/v10/, "");
     if (route === url.pathname) return reply(res, 404, { message: "404: Not Found", code: 0 });
     const authorization = req.headers.authorization ?? "";
@@ -509,8 +487,7 @@ export class DiscordTestServer {
     if (req.method === "GET" && route === "/gateway") return reply(res, 200, { url: this.gatewayUrl });
     if (req.method === "GET" && route === "/users/@me") return reply(res, 200, BOT_USER);
     const channel = /^\/channels\/(\d+)\/messages$/.exec(route);
-    if (req.method === "POST" && channel)
-      return this.#createMessage(res, channel[1] as string, Buffer.concat(chunks).toString("utf8"));
+    if (req.method === "POST" && channel) return this.#createMessage(res, channel[1] as string, body);
     return reply(res, 404, { message: "404: Not Found", code: 0 });
   }
 
@@ -573,15 +550,4 @@ function send(socket: WebSocket, payload: Record<string, unknown>): void {
   socket.send(
     JSON.stringify({ op: payload.op, d: payload.d ?? null, s: payload.s ?? null, t: payload.t ?? null }),
   );
-}
-
-function reply(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (res.writableEnded || res.destroyed) return;
-  res.writeHead(status, { "content-type": "application/json", ...headers });
-  res.end(JSON.stringify(body));
 }

@@ -4,13 +4,14 @@
  * Socket Mode behind the single-use URL apps.connections.open hands out: `hello`, `events_api` envelopes that
  * stay pending until acked (and are sent again, with `retry_attempt`, on the next connection or after a delay),
  * `disconnect` frames, ping/pong. Switches for every fault an adapter must survive. Proved faithful by
- * @slack/socket-mode and @slack/web-api (slack-server.test.ts). node:http and `ws`'s WebSocketServer: a stall
- * must hold a socket open without answering, and `refuse()` must really close the port.
+ * @slack/socket-mode and @slack/web-api (slack-server.test.ts). http-fault-server.ts for the Web API (stalls,
+ * refuse, resume) and `ws`'s WebSocketServer on the same port for Socket Mode.
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
+import { HttpFaultServer, replyJson } from "./http-fault-server.ts";
 
 export const TEAM = { id: "T0HERMES1", name: "Hermes Test", url: "https://hermes-test.slack.com/" };
 export const BOT_USER = { id: "U0HERMESBOT", name: "hermes", bot_id: "B0HERMESBOT" };
@@ -93,13 +94,10 @@ export class SlackTestServer {
   /** The `hello` frame is not sent on the next N connections. */
   skipHello = 0;
 
-  #server: Server;
+  #http: HttpFaultServer;
   #wss: WebSocketServer;
-  #sockets = new Set<Socket>();
   #links = new Set<Link>();
-  #port = 0;
   #envelopes = new Map<string, Envelope>();
-  #stalled: ServerResponse[] = [];
   #deliveries = new Map<string, number>();
   #redeliverTimer: ReturnType<typeof setInterval> | undefined;
   #ts = 1_700_000_000;
@@ -108,29 +106,28 @@ export class SlackTestServer {
   private constructor(tokens: { botToken: string; appToken: string }) {
     this.botToken = tokens.botToken;
     this.appToken = tokens.appToken;
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    this.#server.on("connection", (socket) => {
-      this.#sockets.add(socket);
-      socket.on("close", () => this.#sockets.delete(socket));
+    this.#http = new HttpFaultServer({
+      handle: (req, body, res) => this.#handle(req, body, res),
+      stalled: () => this.stall,
     });
     // autoPong off: whether a ping is answered is a switch.
     this.#wss = new WebSocketServer({ noServer: true, autoPong: false, perMessageDeflate: false });
-    this.#server.on("upgrade", (req, socket, head) => this.#upgrade(req, socket as Socket, head));
+    this.#http.server.on("upgrade", (req, socket, head) => this.#upgrade(req, socket as Socket, head));
   }
 
   static async start(tokens: { botToken: string; appToken: string }): Promise<SlackTestServer> {
     const server = new SlackTestServer(tokens);
-    await server.#listen(0);
+    await server.#http.listen();
     return server;
   }
 
   /** `api_base` for this server. */
   get url(): string {
-    return `http://127.0.0.1:${this.#port}/api`;
+    return `http://127.0.0.1:${this.#http.port}/api`;
   }
 
   get port(): number {
-    return this.#port;
+    return this.#http.port;
   }
 
   /** Socket Mode connections open now. */
@@ -242,44 +239,32 @@ export class SlackTestServer {
 
   /** Drops every open connection, HTTP and WebSocket (a network blip), without closing the port. */
   dropConnections(): void {
-    this.#stalled = [];
     for (const link of this.#links) link.socket.terminate();
-    for (const socket of this.#sockets) socket.destroy();
+    this.#http.dropConnections();
   }
 
   /** Closes the port and drops every connection: connections are refused until `resume()`. */
   async refuse(): Promise<void> {
-    this.dropConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const link of this.#links) link.socket.terminate();
+    await this.#http.refuse();
   }
 
   /** Listens again on the same port. */
   async resume(): Promise<void> {
-    await this.#listen(this.#port);
+    await this.#http.listen();
   }
 
   async close(): Promise<void> {
     this.stall = false;
     clearInterval(this.#redeliverTimer);
     for (const link of this.#links) clearInterval(link.pingTimer);
-    if (this.#server.listening) await this.refuse();
+    if (this.#http.listening) await this.refuse();
     this.#wss.close();
   }
 
   #nextTs(): string {
     this.#ts += 1;
     return `${this.#ts}.${String(++this.#seq).padStart(6, "0")}`;
-  }
-
-  #listen(port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(port, "127.0.0.1", () => {
-        this.#server.off("error", reject);
-        this.#port = (this.#server.address() as { port: number }).port;
-        resolve();
-      });
-    });
   }
 
   /** Sends each pending envelope not sent yet to the newest link (Slack picks one of the app's links). */
@@ -378,22 +363,12 @@ export class SlackTestServer {
     }, this.redeliverAfterMs);
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    if (this.stall) {
-      this.#stalled.push(res);
-      return;
-    }
+  #handle(req: IncomingMessage, body: string, res: ServerResponse): unknown {
     const url = new URL(req.url ?? "/", "http://x");
     const match = /^\/api\/([A-Za-z.]+)$/.exec(url.pathname);
     if (!match) return reply(res, 404, { ok: false, error: "unknown_method" });
     const method = match[1] as string;
-    const params = parseParams(
-      url,
-      req.headers["content-type"] ?? "",
-      Buffer.concat(chunks).toString("utf8"),
-    );
+    const params = parseParams(url, req.headers["content-type"] ?? "", body);
     if (params === undefined) return reply(res, 200, { ok: false, error: "invalid_json" });
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     const token = auth ?? (typeof params.token === "string" ? params.token : undefined);
@@ -440,7 +415,7 @@ export class SlackTestServer {
         this.ticketsIssued.push(ticket);
         return reply(res, 200, {
           ok: true,
-          url: `ws://127.0.0.1:${this.#port}/link/?ticket=${ticket}&app_id=x`,
+          url: `ws://127.0.0.1:${this.#http.port}/link/?ticket=${ticket}&app_id=x`,
         });
       }
       case "chat.postMessage":
@@ -483,10 +458,9 @@ export class SlackTestServer {
   }
 }
 
+/** Slack answers JSON with a charset. */
 function reply(res: ServerResponse, status: number, body: unknown): void {
-  if (res.writableEnded || res.destroyed) return;
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
-  res.end(JSON.stringify(body));
+  replyJson(res, status, body, { "content-type": "application/json; charset=utf-8" });
 }
 
 /** The Web API takes arguments as a form body (what the SDK sends), a JSON body or a query string. */

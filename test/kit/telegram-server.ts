@@ -2,11 +2,11 @@
  * A Telegram Bot API server on loopback, speaking the subset hermes uses (getMe, deleteWebhook, setWebhook,
  * getUpdates as a long poll with offset/timeout semantics, sendMessage) with the real error envelope
  * `{ok:false,error_code,description,parameters}`, and switches for every fault an adapter must survive.
- * Proved faithful by grammy (telegram-server.test.ts). Plain node:http: a stall must hold a socket open without
- * answering, and `refuse()` must really close the port, which a framework would get in the way of.
+ * Proved faithful by grammy (telegram-server.test.ts). The HTTP plumbing (stalls, refuse, resume) is
+ * http-fault-server.ts.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { HttpFaultServer, replyJson as reply } from "./http-fault-server.ts";
 
 export interface TelegramMessageInput {
   chatId: number;
@@ -58,45 +58,41 @@ export class TelegramTestServer {
   /** sendMessage answers 500 this many more times. */
   sendFailures = 0;
 
-  #server: Server;
-  #sockets = new Set<Socket>();
-  #port = 0;
+  #http: HttpFaultServer;
   /** Queued updates by their position id (a malformed body may have no usable update_id of its own). */
   #updates: { id: number; body: unknown }[] = [];
   #nextUpdateId = 1;
   #nextMessageId = 1;
   #held: HeldPoll[] = [];
-  #stalled: ServerResponse[] = [];
   /** The offset of the last getUpdates: updates below it are confirmed. */
   confirmedOffset = 0;
 
   private constructor(token: string) {
     this.token = token;
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    this.#server.on("connection", (socket) => {
-      this.#sockets.add(socket);
-      socket.on("close", () => this.#sockets.delete(socket));
+    this.#http = new HttpFaultServer({
+      handle: (req, body, res) => this.#handle(req, body, res),
+      stalled: () => this.stall,
     });
   }
 
   static async start(token: string): Promise<TelegramTestServer> {
     const server = new TelegramTestServer(token);
-    await server.#listen(0);
+    await server.#http.listen();
     return server;
   }
 
   /** `api_base` for this server. */
   get url(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return `http://127.0.0.1:${this.#http.port}`;
   }
 
   get port(): number {
-    return this.#port;
+    return this.#http.port;
   }
 
   /** getUpdates requests waiting for updates right now. */
   get pendingPolls(): number {
-    return this.#held.length + this.#stalled.length;
+    return this.#held.length + this.#http.heldCount;
   }
 
   /** Updates queued and not yet confirmed by an offset. */
@@ -183,47 +179,27 @@ export class TelegramTestServer {
   async refuse(): Promise<void> {
     for (const poll of this.#held) if (poll.timer) clearTimeout(poll.timer);
     this.#held = [];
-    this.#stalled = [];
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await this.#http.refuse();
   }
 
   /** Listens again on the same port. */
   async resume(): Promise<void> {
-    await this.#listen(this.#port);
+    await this.#http.listen();
   }
 
   /** Drops every open connection (a network blip) without closing the port. */
   dropConnections(): void {
     this.#held = [];
-    this.#stalled = [];
-    for (const socket of this.#sockets) socket.destroy();
+    this.#http.dropConnections();
   }
 
   async close(): Promise<void> {
     this.stall = false;
-    if (this.#server.listening) await this.refuse();
+    if (this.#http.listening) await this.refuse();
   }
 
-  #listen(port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(port, "127.0.0.1", () => {
-        this.#server.off("error", reject);
-        this.#port = (this.#server.address() as { port: number }).port;
-        resolve();
-      });
-    });
-  }
-
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  #handle(req: IncomingMessage, body: string, res: ServerResponse): unknown {
     const url = new URL(req.url ?? "/", "http://x");
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    if (this.stall) {
-      this.#stalled.push(res);
-      return;
-    }
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
     if (!match) return reply(res, 404, { ok: false, error_code: 404, description: "Not Found" });
     const [, token, method] = match as unknown as [string, string, string];
@@ -240,11 +216,7 @@ export class TelegramTestServer {
         parameters: { retry_after: after },
       });
     }
-    const params = parseParams(
-      url,
-      req.headers["content-type"] ?? "",
-      Buffer.concat(chunks).toString("utf8"),
-    );
+    const params = parseParams(url, req.headers["content-type"] ?? "", body);
     if (params === undefined)
       return reply(res, 400, { ok: false, error_code: 400, description: "Bad Request: can't parse JSON" });
     switch (method) {
@@ -315,7 +287,7 @@ export class TelegramTestServer {
     const poll: HeldPoll = { res, offset, limit, timer: undefined };
     poll.timer = setTimeout(() => {
       this.#held = this.#held.filter((p) => p !== poll);
-      if (this.stall) this.#stalled.push(res);
+      if (this.stall) this.#http.hold(res);
       else reply(res, 200, { ok: true, result: [] });
     }, timeout * 1000);
     res.on("close", () => {
@@ -378,12 +350,6 @@ export class TelegramTestServer {
       },
     });
   }
-}
-
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  if (res.writableEnded || res.destroyed) return;
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
 }
 
 /** The Bot API takes parameters as a query string, a JSON body or a form body. */

@@ -4,18 +4,15 @@
  * with 4004, then a privileged intent refused with 4014 after a reload) is `failed` with the reason in plain
  * words while the webhook platform keeps working and the process never exits. All output is searched for the token.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  freePort,
+  capturedOutput,
   type GatewayProcess,
-  startGateway,
+  platformStatus,
+  startGatewayHome,
   status,
   waitFor,
-  waitReady,
 } from "../helpers/gateway.ts";
-import { makeHome } from "../helpers/home.ts";
 import { postMessage, type Receiver, receiver, SECRET } from "../helpers/receiver.ts";
 import { DiscordTestServer } from "../kit/discord-server.ts";
 
@@ -30,13 +27,9 @@ afterEach(async () => {
 
 async function gateway(reply: Receiver) {
   server = await DiscordTestServer.start(TOKEN, { heartbeatIntervalMs: 1000 });
-  const port = await freePort();
-  const home = makeHome({
-    config: `gateway:
-  http: { listen: "127.0.0.1:${port}" }
-  reconnect: { initial: 50ms, max: 500ms }
-platforms:
-  discord:
+  const started = await startGatewayHome({
+    gateway: "  reconnect: { initial: 50ms, max: 500ms }\n",
+    platforms: `  discord:
     allowed_users: ["${USER}"]
     api_base: ${server.url}
   webhook:
@@ -45,27 +38,10 @@ platforms:
 `,
     env: `DISCORD_BOT_TOKEN=${TOKEN}\nWEBHOOK_SECRET=${SECRET}\n`,
   });
-  const gw = startGateway({ home });
-  await waitReady(gw);
-  return { gw, home, port, server };
+  return { ...started, server };
 }
 
-const discordState = async (gw: GatewayProcess) => (await status(gw)).platforms.discord;
-
-/** Everything the process said or wrote: log lines, stderr, status, the state file and the log files. */
-async function everything(gw: GatewayProcess, home: string): Promise<string> {
-  const parts = [
-    JSON.stringify(gw.logs),
-    gw.stderr.join(""),
-    JSON.stringify(await status(gw).catch(() => "")),
-  ];
-  for (const dir of ["logs", "state"]) {
-    for (const f of readdirSync(join(home, dir), { recursive: true, withFileTypes: true })) {
-      if (f.isFile()) parts.push(readFileSync(join(f.parentPath, f.name), "latin1"));
-    }
-  }
-  return parts.join("\n");
-}
+const discordState = (gw: GatewayProcess) => platformStatus(gw, "discord");
 
 /** The webhook platform still answers and its reply is delivered. */
 async function webhookWorks(port: number, reply: Receiver, id: string) {
@@ -82,7 +58,7 @@ async function webhookWorks(port: number, reply: Receiver, id: string) {
 describe("Discord through the compiled binary", () => {
   it("a message reaches the echo agent and the reply arrives on Discord; a zombie is resumed; the token leaks nowhere", async () => {
     const reply = await receiver();
-    const { gw, home, server } = await gateway(reply);
+    const { gw, server } = await gateway(reply);
     await waitFor("discord connected", async () => (await discordState(gw))?.state === "connected");
     const id = server.userSays({ channelId: "900000000000000042", userId: USER, text: "hello from Discord" });
     await waitFor("the reply", () => server.sent.length >= 1);
@@ -108,7 +84,7 @@ describe("Discord through the compiled binary", () => {
     expect(after).toMatchObject({ state: "connected", reconnects: 1 });
     expect(gw.logs.some((l) => l.event === "discord.zombie")).toBe(true);
 
-    const output = await everything(gw, home);
+    const output = await capturedOutput(gw);
     expect(output).toContain("zombie connection");
     expect(output).not.toContain(TOKEN);
     for (const part of TOKEN.split(".")) expect(output).not.toContain(part);
@@ -116,7 +92,7 @@ describe("Discord through the compiled binary", () => {
 
   it("seed, restart loop: 4004 and then 4014 are `failed` with the reason; the webhook keeps working; no exit", async () => {
     const reply = await receiver();
-    const { gw, home, port, server } = await gateway(reply);
+    const { gw, port, server } = await gateway(reply);
     await waitFor("discord connected", async () => (await discordState(gw))?.state === "connected");
 
     // The token is reset: the session's connection drops, and the Resume is refused with 4004.
@@ -148,7 +124,7 @@ describe("Discord through the compiled binary", () => {
     expect(gw.exit).toBeUndefined();
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
 
-    const output = await everything(gw, home);
+    const output = await capturedOutput(gw);
     expect(output).not.toContain(TOKEN);
     for (const part of TOKEN.split(".")) expect(output).not.toContain(part);
   });

@@ -3,17 +3,14 @@
  * agent and the reply arrives through chat.postMessage; mentions in a channel with require_mention; a revoked
  * token is `failed`. All of the process's output is searched for both tokens.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { hermesAsync } from "../helpers/cli.ts";
 import {
-  freePort,
+  capturedOutput,
   type GatewayProcess,
-  startGateway,
-  status,
+  platformStatus,
+  startGatewayHome,
   waitFor,
-  waitReady,
 } from "../helpers/gateway.ts";
 import { makeHome } from "../helpers/home.ts";
 import { sleep } from "../helpers/wait.ts";
@@ -30,36 +27,18 @@ afterEach(async () => {
 
 async function gateway(extraBlock = "") {
   server = await SlackTestServer.start({ botToken: BOT_TOKEN, appToken: APP_TOKEN });
-  const port = await freePort();
-  const home = makeHome({
-    config: `gateway:\n  http: { listen: "127.0.0.1:${port}" }\nplatforms:\n  slack:\n    allowed_users: [U0USER555]\n    api_base: ${server.url}\n${extraBlock}`,
+  const { gw } = await startGatewayHome({
+    platforms: `  slack:\n    allowed_users: [U0USER555]\n    api_base: ${server.url}\n${extraBlock}`,
     env: `SLACK_BOT_TOKEN=${BOT_TOKEN}\nSLACK_APP_TOKEN=${APP_TOKEN}\n`,
   });
-  const gw = startGateway({ home });
-  await waitReady(gw);
-  return { gw, home, server };
+  return { gw, server };
 }
 
-const slackState = async (gw: GatewayProcess) => (await status(gw)).platforms.slack;
-
-/** Everything the process said or wrote: log lines, stderr, status, the state file and the log files. */
-async function everything(gw: GatewayProcess, home: string): Promise<string> {
-  const parts = [
-    JSON.stringify(gw.logs),
-    gw.stderr.join(""),
-    JSON.stringify(await status(gw).catch(() => "")),
-  ];
-  for (const dir of ["logs", "state"]) {
-    for (const f of readdirSync(join(home, dir), { recursive: true, withFileTypes: true })) {
-      if (f.isFile()) parts.push(readFileSync(join(f.parentPath, f.name), "latin1"));
-    }
-  }
-  return parts.join("\n");
-}
+const slackState = (gw: GatewayProcess) => platformStatus(gw, "slack");
 
 describe("Slack through the compiled binary", () => {
   it("a message reaches the echo agent and the reply arrives; a revoked token is `failed`; no token leaks", async () => {
-    const { gw, home, server } = await gateway();
+    const { gw, server } = await gateway();
     await waitFor("slack connected", async () => (await slackState(gw))?.state === "connected");
     const { envelopeId } = server.pushMessage({
       channel: "D0USER555",
@@ -86,7 +65,7 @@ describe("Slack through the compiled binary", () => {
       /^Slack rejected the bot token .*: invalid_auth on auth\.test$/,
     );
 
-    const output = await everything(gw, home);
+    const output = await capturedOutput(gw);
     expect(output).toContain("invalid_auth");
     for (const token of [BOT_TOKEN, APP_TOKEN]) {
       expect(output).not.toContain(token);

@@ -3,17 +3,17 @@
  * echo agent and the reply arrives; a revoked token is `failed`; webhook mode; the proxy variables; and
  * `lint config --online`. All of the process's output is searched for the token.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanEnv, hermesAsync } from "../helpers/cli.ts";
 import {
+  capturedOutput,
   freePort,
   type GatewayProcess,
-  startGateway,
+  platformStatus,
+  startGatewayHome,
   status,
   waitFor,
-  waitReady,
 } from "../helpers/gateway.ts";
 import { makeHome } from "../helpers/home.ts";
 import { ConnectProxy } from "../kit/connect-proxy.ts";
@@ -32,37 +32,19 @@ afterEach(async () => {
 
 async function gateway(extraBlock = "", env: Record<string, string> = {}) {
   server = await TelegramTestServer.start(TOKEN);
-  const port = await freePort();
-  const home = makeHome({
-    config: `gateway:\n  http: { listen: "127.0.0.1:${port}" }\nplatforms:\n  telegram:\n    allowed_users: [555]\n    api_base: ${server.url}\n    poll_timeout: 1s\n${extraBlock}`,
+  const started = await startGatewayHome({
+    platforms: `  telegram:\n    allowed_users: [555]\n    api_base: ${server.url}\n    poll_timeout: 1s\n${extraBlock}`,
     env: `TELEGRAM_BOT_TOKEN=${TOKEN}\n`,
+    processEnv: env,
   });
-  const gw = startGateway({ home, env });
-  await waitReady(gw);
-  return { gw, home, port, server };
+  return { ...started, server };
 }
 
-const telegramState = async (gw: GatewayProcess) => (await status(gw)).platforms.telegram;
-
-/** Everything the process said or wrote: log lines, stderr, status, the state file and the log files. */
-async function everything(gw: GatewayProcess, home: string): Promise<string> {
-  const parts = [
-    JSON.stringify(gw.logs),
-    gw.stderr.join(""),
-    JSON.stringify(await status(gw).catch(() => "")),
-  ];
-  parts.push(readFileSync(join(home, "state", "gateway.json"), "utf8"));
-  for (const dir of ["logs", "state"]) {
-    for (const f of readdirSync(join(home, dir), { recursive: true, withFileTypes: true })) {
-      if (f.isFile()) parts.push(readFileSync(join(f.parentPath, f.name), "latin1"));
-    }
-  }
-  return parts.join("\n");
-}
+const telegramState = (gw: GatewayProcess) => platformStatus(gw, "telegram");
 
 describe("Telegram through the compiled binary", () => {
   it("a message reaches the echo agent and the reply arrives; a revoked token is `failed`; the token leaks nowhere", async () => {
-    const { gw, home, server } = await gateway();
+    const { gw, server } = await gateway();
     await waitFor("telegram connected", async () => (await telegramState(gw))?.state === "connected");
     server.pushMessage({ chatId: 555, userId: 555, text: "hello from Telegram" });
     await waitFor("the reply", () => server.sent.length >= 1);
@@ -78,22 +60,20 @@ describe("Telegram through the compiled binary", () => {
     expect((await telegramState(gw))?.reason).toMatch(/rejected the token \(401/);
     expect((await status(gw)).state).toBe("degraded");
 
-    const output = await everything(gw, home);
+    const output = await capturedOutput(gw);
     expect(output).toContain("rejected the token");
     expect(output).not.toContain(TOKEN);
     expect(output).not.toContain(TOKEN.split(":")[1]);
   });
 
   it("webhook mode: setWebhook with a secret, updates POSTed with it are answered, a wrong secret is 401", async () => {
-    const port = await freePort();
-    server = await TelegramTestServer.start(TOKEN);
-    const home = makeHome({
-      config: `gateway:\n  http: { listen: "127.0.0.1:${port}" }\nplatforms:\n  telegram:\n    mode: webhook\n    webhook_secret: \${TELEGRAM_WEBHOOK_SECRET}\n    webhook_url: http://127.0.0.1:${port}/webhooks/telegram\n    allowed_users: [555]\n    api_base: ${server.url}\n`,
+    const tg = await TelegramTestServer.start(TOKEN);
+    server = tg;
+    const { gw, port } = await startGatewayHome({
+      platforms: (port) =>
+        `  telegram:\n    mode: webhook\n    webhook_secret: \${TELEGRAM_WEBHOOK_SECRET}\n    webhook_url: http://127.0.0.1:${port}/webhooks/telegram\n    allowed_users: [555]\n    api_base: ${tg.url}\n`,
       env: `TELEGRAM_BOT_TOKEN=${TOKEN}\nTELEGRAM_WEBHOOK_SECRET=hook-secret_0123456789\n`,
     });
-    const gw = startGateway({ home });
-    await waitReady(gw);
-    const tg = server;
     await waitFor("telegram connected", async () => (await telegramState(gw))?.state === "connected");
     expect(tg.webhook).toEqual({
       url: `http://127.0.0.1:${port}/webhooks/telegram`,
@@ -106,19 +86,17 @@ describe("Telegram through the compiled binary", () => {
     expect((await tg.deliverWebhook(message("via webhook"))).status).toBe(200);
     await waitFor("the reply", () => tg.sent.length >= 1);
     expect(tg.sent.map((m) => m.text)).toEqual(["via webhook"]);
-    expect(await everything(gw, home)).not.toContain(TOKEN);
+    expect(await capturedOutput(gw)).not.toContain(TOKEN);
   });
 
   it("webhook mode on the platform's own listener (listen): only the webhook route is served there", async () => {
-    const [port, own] = [await freePort(), await freePort()];
-    server = await TelegramTestServer.start(TOKEN);
-    const home = makeHome({
-      config: `gateway:\n  http: { listen: "127.0.0.1:${port}" }\nplatforms:\n  telegram:\n    mode: webhook\n    listen: 127.0.0.1:${own}\n    webhook_url: http://127.0.0.1:${own}/webhooks/telegram\n    allowed_users: [555]\n    api_base: ${server.url}\n`,
+    const own = await freePort();
+    const tg = await TelegramTestServer.start(TOKEN);
+    server = tg;
+    const { gw } = await startGatewayHome({
+      platforms: `  telegram:\n    mode: webhook\n    listen: 127.0.0.1:${own}\n    webhook_url: http://127.0.0.1:${own}/webhooks/telegram\n    allowed_users: [555]\n    api_base: ${tg.url}\n`,
       env: `TELEGRAM_BOT_TOKEN=${TOKEN}\n`,
     });
-    const gw = startGateway({ home });
-    await waitReady(gw);
-    const tg = server;
     await waitFor("telegram connected", async () => (await telegramState(gw))?.state === "connected");
     await waitFor("the own listener", () => gw.logs.some((l) => l.event === "http.platform"));
     const update = {

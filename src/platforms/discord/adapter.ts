@@ -10,6 +10,7 @@ import { splitText } from "../../outbox/split.ts";
 import type { FetchLike } from "../../runtime/fetch.ts";
 import { openWebSocket, type WebSocket } from "../../runtime/websocket.ts";
 import { type Adapter, type AdapterContext, type OutboundMessage, PlatformError } from "../adapter.ts";
+import { DeliveredParts } from "../delivered-parts.ts";
 import {
   type Action,
   ackDeadlineMs,
@@ -35,8 +36,7 @@ const CLOSE_GRACE_MS = 1000;
 /** Resumable sessions by API base and token: a new connection of the same bot resumes the last one. */
 const sessions = new Map<string, GatewaySession>();
 /** Parts of a split message already delivered, by message id: a retry resumes instead of repeating them. */
-const deliveredParts = new Map<string, number>();
-const DELIVERED_PARTS_KEPT = 10_000;
+const deliveredParts = new DeliveredParts();
 
 export interface DiscordAdapterOptions {
   fetch?: FetchLike;
@@ -250,10 +250,10 @@ export function createDiscordAdapter(ctx: AdapterContext, options: DiscordAdapte
       const parts = splitText(message.text, ctx.manifest.messageLimit);
       const replyTo =
         message.inReplyTo && /^\d{1,20}$/.test(message.inReplyTo) ? message.inReplyTo : undefined;
-      for (let i = deliveredParts.get(message.id) ?? 0; i < parts.length; i++) {
+      await deliveredParts.send(message.id, parts, async (part, i) => {
         await rest.request("POST", `/channels/${message.chatId}/messages`, {
           body: {
-            content: parts[i],
+            content: part,
             // The agent's text must not ping @everyone or anyone else.
             allowed_mentions: { parse: [] },
             ...(i === 0 && replyTo
@@ -262,15 +262,7 @@ export function createDiscordAdapter(ctx: AdapterContext, options: DiscordAdapte
           },
           timeoutMs: REQUEST_TIMEOUT_MS,
         });
-        if (i + 1 < parts.length) {
-          if (deliveredParts.size >= DELIVERED_PARTS_KEPT) {
-            const oldest = deliveredParts.keys().next().value;
-            if (oldest !== undefined) deliveredParts.delete(oldest);
-          }
-          deliveredParts.set(message.id, i + 1);
-        }
-      }
-      deliveredParts.delete(message.id);
+      });
     },
   };
 }

@@ -6,6 +6,7 @@
 import { type FetchLike, outboundFetch } from "../../runtime/fetch.ts";
 import { VERSION } from "../../version.ts";
 import { PlatformError } from "../adapter.ts";
+import { apiRequest, hostOf, rateLimited } from "../http.ts";
 
 export const DEFAULT_API_BASE = "https://discord.com/api";
 
@@ -35,11 +36,7 @@ export class DiscordRest {
 
   /** The host requests go to, for messages. */
   get host(): string {
-    try {
-      return new URL(this.#base).host;
-    } catch {
-      return this.#base;
-    }
+    return hostOf(this.#base);
   }
 
   /** Calls `route` (`/gateway/bot`); resolves with the JSON body, or throws a classified PlatformError. */
@@ -48,14 +45,11 @@ export class DiscordRest {
     route: string,
     options: { body?: unknown; timeoutMs: number; signal?: AbortSignal },
   ): Promise<T> {
-    const deadline = AbortSignal.timeout(options.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
     const what = `${method} ${route.replace(/\/\d+\//, "/{id}/")}`;
-    let status: number;
-    let text: string;
-    let retryAfterHeader: string | null;
-    try {
-      const response = await this.#fetch(`${this.#base}${route}`, {
+    const answer = await apiRequest(
+      this.#fetch,
+      `${this.#base}${route}`,
+      {
         method,
         headers: {
           authorization: `Bot ${this.#token}`,
@@ -63,27 +57,10 @@ export class DiscordRest {
           "user-agent": `DiscordBot (hermes, ${VERSION})`,
         },
         ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-        signal,
-      });
-      status = response.status;
-      retryAfterHeader = response.headers.get("retry-after");
-      text = await response.text();
-    } catch (error) {
-      if (options.signal?.aborted) throw options.signal.reason ?? error;
-      if (deadline.aborted)
-        throw new PlatformError(
-          "transient",
-          `${what} got no answer from ${this.host} within ${options.timeoutMs / 1000} s`,
-        );
-      throw new PlatformError("transient", `cannot reach ${this.host}: ${this.#networkReason(error)}`);
-    }
-    return parseResponse<T>(what, status, text, retryAfterHeader, this.host);
-  }
-
-  #networkReason(error: unknown): string {
-    const e = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-    const reason = String(e?.cause?.code ?? e?.code ?? e?.cause?.message ?? e?.message ?? String(error));
-    return this.#token ? reason.split(this.#token).join("<redacted>") : reason;
+      },
+      { what, host: this.host, timeoutMs: options.timeoutMs, signal: options.signal, secrets: [this.#token] },
+    );
+    return parseResponse<T>(what, answer.status, answer.text, answer.retryAfter, this.host);
   }
 }
 
@@ -125,12 +102,7 @@ export function parseResponse<T>(
   if (status === 429) {
     const seconds = Number(b.retry_after ?? retryAfterHeader);
     const afterMs = Number.isFinite(seconds) && seconds >= 0 ? Math.ceil(seconds * 1000) : undefined;
-    const scope = b.global === true ? "global rate limit" : "rate limited";
-    throw new PlatformError(
-      "rate_limit",
-      `${what}: ${scope} (429)${afterMs === undefined ? "" : `, retry after ${afterMs / 1000} s`}`,
-      afterMs,
-    );
+    throw rateLimited(what, afterMs, b.global === true ? "global rate limit" : "rate limited");
   }
   if (status >= 500)
     throw new PlatformError("transient", `${what}: ${host} answered HTTP ${status}: ${message}`);

@@ -18,6 +18,7 @@ import {
   type OutboundMessage,
   PlatformError,
 } from "../adapter.ts";
+import { DeliveredParts, remember } from "../delivered-parts.ts";
 import { SlackApi } from "./api.ts";
 
 export interface SlackAdapterOptions {
@@ -44,18 +45,9 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const TAKEN_SUBTYPES = new Set(["thread_broadcast", "file_share"]);
 
 /** Parts of a split message already delivered, by message id: a retry resumes instead of repeating them. */
-const deliveredParts = new Map<string, number>();
+const deliveredParts = new DeliveredParts();
 /** The thread a received message belongs to, by message id: its reply goes to the same thread. */
 const threads = new Map<string, string>();
-const KEPT = 10_000;
-
-function remember(map: Map<string, string | number>, key: string, value: string | number): void {
-  if (map.size >= KEPT) {
-    const oldest = map.keys().next().value;
-    if (oldest !== undefined) map.delete(oldest);
-  }
-  map.set(key, value);
-}
 
 export function createSlackAdapter(ctx: AdapterContext, options: SlackAdapterOptions = {}): Adapter {
   const api = new SlackApi(
@@ -266,16 +258,14 @@ export function createSlackAdapter(ctx: AdapterContext, options: SlackAdapterOpt
     async send(message: OutboundMessage) {
       const parts = splitText(message.text, ctx.manifest.messageLimit);
       const thread = message.inReplyTo ? threads.get(message.inReplyTo) : undefined;
-      for (let i = deliveredParts.get(message.id) ?? 0; i < parts.length; i++) {
-        await api.call(
+      await deliveredParts.send(message.id, parts, (part) =>
+        api.call(
           "chat.postMessage",
           "bot",
-          { channel: message.chatId, text: parts[i], ...(thread ? { thread_ts: thread } : {}) },
+          { channel: message.chatId, text: part, ...(thread ? { thread_ts: thread } : {}) },
           { timeoutMs: REQUEST_TIMEOUT_MS },
-        );
-        if (i + 1 < parts.length) remember(deliveredParts, message.id, i + 1);
-      }
-      deliveredParts.delete(message.id);
+        ),
+      );
     },
   };
 }

@@ -6,6 +6,7 @@
  */
 import { type FetchLike, outboundFetch } from "../../runtime/fetch.ts";
 import { PlatformError, type PlatformErrorKind } from "../adapter.ts";
+import { apiRequest, hostOf, rateLimited } from "../http.ts";
 
 export const DEFAULT_API_BASE = "https://slack.com/api";
 
@@ -62,11 +63,7 @@ export class SlackApi {
 
   /** The host requests go to, for messages. */
   get host(): string {
-    try {
-      return new URL(this.#base).host;
-    } catch {
-      return this.#base;
-    }
+    return hostOf(this.#base);
   }
 
   /** Calls `method` with the `token` kind; resolves with the whole `ok` body, or throws a classified PlatformError. */
@@ -76,12 +73,10 @@ export class SlackApi {
     params: Record<string, unknown> | undefined,
     options: CallOptions,
   ): Promise<T> {
-    const deadline = AbortSignal.timeout(options.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
-    let response: Response;
-    let text: string;
-    try {
-      response = await this.#fetch(`${this.#base}/${method}`, {
+    const answer = await apiRequest(
+      this.#fetch,
+      `${this.#base}/${method}`,
+      {
         method: "POST",
         headers: {
           authorization: `Bearer ${this.#tokens[token]}`,
@@ -89,34 +84,16 @@ export class SlackApi {
           "content-type": params ? "application/json; charset=utf-8" : "application/x-www-form-urlencoded",
         },
         body: params ? JSON.stringify(params) : "",
-        signal,
-      });
-      text = await response.text();
-    } catch (error) {
-      if (options.signal?.aborted) throw options.signal.reason ?? error;
-      if (deadline.aborted)
-        throw new PlatformError(
-          "transient",
-          `${method} got no answer from ${this.host} within ${options.timeoutMs / 1000} s`,
-        );
-      throw new PlatformError("transient", `cannot reach ${this.host}: ${this.#networkReason(error)}`);
-    }
-    return parseAnswer<T>(
-      method,
-      token,
-      response.status,
-      response.headers.get("retry-after"),
-      text,
-      this.host,
+      },
+      {
+        what: method,
+        host: this.host,
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        secrets: Object.values(this.#tokens),
+      },
     );
-  }
-
-  #networkReason(error: unknown): string {
-    const e = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-    const reason = String(e?.cause?.code ?? e?.code ?? e?.cause?.message ?? e?.message ?? error);
-    let redacted = reason;
-    for (const t of Object.values(this.#tokens)) if (t) redacted = redacted.split(t).join("<redacted>");
-    return redacted;
+    return parseAnswer<T>(method, token, answer.status, answer.retryAfter, answer.text, this.host);
   }
 }
 
@@ -136,14 +113,7 @@ export function parseAnswer<T extends object>(
   text: string,
   host: string,
 ): T {
-  if (status === 429) {
-    const after = retryAfterMs(retryAfter);
-    throw new PlatformError(
-      "rate_limit",
-      `${method}: rate limited (429)${after === undefined ? "" : `, retry after ${after / 1000} s`}`,
-      after,
-    );
-  }
+  if (status === 429) throw rateLimited(method, retryAfterMs(retryAfter));
   if (status !== 200)
     throw new PlatformError(
       status >= 500 ? "transient" : "protocol",

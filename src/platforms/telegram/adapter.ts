@@ -16,6 +16,7 @@ import {
   type OutboundMessage,
   PlatformError,
 } from "../adapter.ts";
+import { DeliveredParts } from "../delivered-parts.ts";
 import { BotApi, isStale, type TelegramUser } from "./api.ts";
 
 export interface TelegramAdapterOptions {
@@ -38,8 +39,7 @@ const ALLOWED_UPDATES = ["message"];
 const FIRST_POLL_HELD_MS = 500;
 
 /** Parts of a split message already delivered, by message id: a retry resumes instead of repeating them. */
-const deliveredParts = new Map<string, number>();
-const DELIVERED_PARTS_KEPT = 10_000;
+const deliveredParts = new DeliveredParts();
 /** The next offset per API server and bot, across reconnects: a confirmed update is not offered again. */
 const offsets = new Map<string, number>();
 
@@ -195,27 +195,19 @@ export function createTelegramAdapter(ctx: AdapterContext, options: TelegramAdap
     async send(message: OutboundMessage) {
       const parts = splitText(message.text, ctx.manifest.messageLimit);
       const replyTo = replyTarget(message);
-      for (let i = deliveredParts.get(message.id) ?? 0; i < parts.length; i++) {
+      await deliveredParts.send(message.id, parts, async (part, i) => {
         await api.call(
           "sendMessage",
           {
             chat_id: message.chatId,
-            text: parts[i],
+            text: part,
             ...(i === 0 && replyTo !== undefined
               ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }
               : {}),
           },
           { timeoutMs: REQUEST_TIMEOUT_MS },
         );
-        if (i + 1 < parts.length) {
-          if (deliveredParts.size >= DELIVERED_PARTS_KEPT) {
-            const oldest = deliveredParts.keys().next().value;
-            if (oldest !== undefined) deliveredParts.delete(oldest);
-          }
-          deliveredParts.set(message.id, i + 1);
-        }
-      }
-      deliveredParts.delete(message.id);
+      });
     },
 
     async webhook(request: Request) {

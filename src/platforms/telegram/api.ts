@@ -5,6 +5,7 @@
  */
 import { type FetchLike, outboundFetch } from "../../runtime/fetch.ts";
 import { PlatformError } from "../adapter.ts";
+import { apiRequest, hostOf, rateLimited, redact } from "../http.ts";
 
 export const DEFAULT_API_BASE = "https://api.telegram.org";
 /** A 409 (another poller, a webhook set) is retried at least every 5 minutes, whatever reconnect.max says. */
@@ -46,56 +47,31 @@ export class BotApi {
 
   /** The host requests go to, for messages (never the URL: it holds the token). */
   get host(): string {
-    try {
-      return new URL(this.#base).host;
-    } catch {
-      return this.#base;
-    }
+    return hostOf(this.#base);
   }
 
   /** Calls `method`; resolves with `result`, or throws a classified PlatformError. */
   async call<T>(method: string, params: Record<string, unknown>, options: CallOptions): Promise<T> {
-    const deadline = AbortSignal.timeout(options.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
-    let status: number;
-    let text: string;
-    try {
-      const response = await this.#fetch(`${this.#base}/bot${this.#token}/${method}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(params),
-        signal,
-      });
-      status = response.status;
-      text = await response.text();
-    } catch (error) {
-      if (options.signal?.aborted) throw options.signal.reason ?? error;
-      if (deadline.aborted)
-        throw new PlatformError(
-          "transient",
-          `${method} got no answer from ${this.host} within ${options.timeoutMs / 1000} s`,
-          undefined,
-          { cause: new StaleRequest() },
-        );
-      throw new PlatformError("transient", `cannot reach ${this.host}: ${this.#networkReason(error)}`);
-    }
-    return parseEnvelope<T>(method, status, text, this.host, this.#token);
-  }
-
-  #networkReason(error: unknown): string {
-    const e = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-    const reason = e?.cause?.code ?? e?.code ?? e?.cause?.message ?? e?.message ?? String(error);
-    return redact(String(reason), this.#token);
+    const answer = await apiRequest(
+      this.#fetch,
+      `${this.#base}/bot${this.#token}/${method}`,
+      { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(params) },
+      {
+        what: method,
+        host: this.host,
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        secrets: [this.#token],
+        deadlineOptions: { cause: new StaleRequest() },
+      },
+    );
+    return parseEnvelope<T>(method, answer.status, answer.text, this.host, this.#token);
   }
 }
 
 /** Whether a PlatformError from `call` is a request abandoned at its deadline (a stale poll). */
 export function isStale(error: unknown): boolean {
   return error instanceof PlatformError && error.cause instanceof StaleRequest;
-}
-
-function redact(text: string, token: string): string {
-  return token ? text.split(token).join("<redacted>") : text;
 }
 
 /** Reads the envelope; non-ok answers become PlatformErrors classified as SPEC §3 and protocols §8 say. */
@@ -112,7 +88,7 @@ export function parseEnvelope<T>(method: string, status: number, text: string, h
   }
   if (body && typeof body === "object" && body.ok === true && "result" in body) return body.result as T;
   const description =
-    typeof body?.description === "string" ? redact(body.description, token) : "no description";
+    typeof body?.description === "string" ? redact(body.description, [token]) : "no description";
   if (status === 401 || status === 404) throw rejected(status, method, description);
   if (status === 409)
     throw new PlatformError(
@@ -123,19 +99,11 @@ export function parseEnvelope<T>(method: string, status: number, text: string, h
     );
   if (status === 429) {
     const after = Number(body?.parameters?.retry_after);
-    return throwRateLimit(method, Number.isFinite(after) && after >= 0 ? after * 1000 : undefined);
+    throw rateLimited(method, Number.isFinite(after) && after >= 0 ? after * 1000 : undefined);
   }
   if (status >= 500 || status < 400)
     throw new PlatformError("transient", `${method}: ${host} answered HTTP ${status}: ${description}`);
   throw new PlatformError("protocol", `${method} refused (HTTP ${status}): ${description}`);
-}
-
-function throwRateLimit(method: string, afterMs: number | undefined): never {
-  throw new PlatformError(
-    "rate_limit",
-    `${method}: rate limited (429)${afterMs === undefined ? "" : `, retry after ${afterMs / 1000} s`}`,
-    afterMs,
-  );
 }
 
 function rejected(status: number, method: string, description = ""): PlatformError {

@@ -3,7 +3,7 @@
 // webhook in → echo agent → webhook out throughput with CPU µs per message, against a plain hono echo server
 // on the same runtime (Bun, compiled the same way) measured in the same run.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,6 +76,7 @@ async function startHermes(base) {
 }
 
 // The baseline: a plain hono echo server compiled with the same settings.
+mkdirSync(out, { recursive: true });
 const baselineSrc = join(out, "echo-server.ts");
 writeFileSync(
   baselineSrc,
@@ -176,11 +177,20 @@ async function paced(port, expectReplies, seconds = PACED_S) {
   return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), failed };
 }
 
+/** Signals the process and waits (bounded) for it to exit: its home can only be removed once it stopped writing. */
+async function stopAndWait(child, signal) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill(signal);
+  await Promise.race([exited, sleep(20_000)]);
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+}
+
 const readyTimes = [];
 for (let i = 0; i < READY_RUNS; i++) {
   const g = await startHermes();
   readyTimes.push(g.readyMs);
-  g.child.kill("SIGKILL");
+  await stopAndWait(g.child, "SIGKILL");
   rmSync(g.home, { recursive: true, force: true });
 }
 const baseReady = [];
@@ -201,14 +211,14 @@ const syncs = [...metrics.matchAll(/^hermes_journal_syncs_total\{[^}]*\} (\d+)/g
   0,
 );
 const runPaced = await pacedAfterWarmUp(g.port, true);
-g.child.kill("SIGTERM");
+await stopAndWait(g.child, "SIGTERM");
 rmSync(g.home, { recursive: true, force: true });
 
 // The same path with the journals on tmpfs: what durability costs.
 const t = await startHermes("/dev/shm");
 const tmpfs = await load(t.port, t.child.pid, true);
 const tmpfsPaced = await pacedAfterWarmUp(t.port, true);
-t.child.kill("SIGTERM");
+await stopAndWait(t.child, "SIGTERM");
 rmSync(t.home, { recursive: true, force: true });
 
 const b = await startBaseline();

@@ -44,8 +44,11 @@ describe("seed, zombie (Discord)", () => {
     server.userSays({ text: "during 1" });
     server.userSays({ text: "during 2" });
     await waitFor("the zombie to be closed", () => server.clientCloses.includes(4200), 5000);
-    // Exactly one heartbeat went unanswered before the close: detection within interval + ACK deadline.
-    expect(server.count("heartbeat") - beatsBefore).toBe(1);
+    // Caught at the first unanswered heartbeat, not after several: at most one more may have been on its way
+    // when the ACKs stopped (client and server share this process's loop). The time it takes is the bench's.
+    const unanswered = server.count("heartbeat") - beatsBefore;
+    expect(unanswered).toBeGreaterThanOrEqual(1);
+    expect(unanswered).toBeLessThanOrEqual(2);
     const backoff = h.states.indexOf("backoff", before);
     expect(h.reasons[backoff]).toMatch(/^zombie connection: no answer to a heartbeat within 50 ms/);
     expect(h.logs.some((l) => l.event === "discord.zombie")).toBe(true);

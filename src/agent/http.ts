@@ -4,6 +4,7 @@
  * retried (`retries` times, with backoff); the whole call has a timeout.
  */
 import { backoffDelay } from "../gateway/backoff.ts";
+import { outboundFetch } from "../runtime/fetch.ts";
 import { type Agent, AgentError, agentPayload } from "./agent.ts";
 
 export interface HttpAgentOptions {
@@ -27,7 +28,8 @@ export function httpAgent(options: HttpAgentOptions): Agent {
           );
         let response: Response;
         try {
-          response = await fetch(options.url, {
+          // Through the proxy the environment names, like every outbound request (NO_PROXY for a local agent).
+          response = await outboundFetch(options.url, {
             method: "POST",
             headers: { "content-type": "application/json", ...options.headers },
             body,

@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { UsageError } from "../errors.ts";
+import { outboundFetch } from "../runtime/fetch.ts";
 import { RELEASE_BASE_URL } from "../version.ts";
 
 /** A failure the user can act on (no such version, a bad download): one sentence, exit 1. */
@@ -109,7 +110,7 @@ const ARTIFACT_MS = 15 * 60_000;
 async function download(url: string, timeoutMs: number): Promise<Uint8Array> {
   let response: Response;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
+    response = await outboundFetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
   } catch (error) {
     const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
     throw new ReleaseError(`Could not download ${url}: ${cause}.`);

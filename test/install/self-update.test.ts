@@ -21,6 +21,7 @@ import { BINARY, NODE_BUNDLE, ROOT } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/home.ts";
 import { HOST_TARGET, NEW, OLD, runAsync, tampered } from "../helpers/release.ts";
 import { useServedRelease } from "../helpers/served-release.ts";
+import { ConnectProxy } from "../kit/connect-proxy.ts";
 
 const FAKE_SYSTEMCTL = join(ROOT, "test", "fixtures", "systemd", "fake-systemctl.sh");
 
@@ -76,6 +77,22 @@ describe("hermes self-update", () => {
     expect(readdirSync(s.dir)).toEqual(["hermes"]);
     // --check downloads no binary.
     expect(release.server.requests.filter((p) => p.endsWith(".gz"))).toEqual([]);
+  });
+
+  it("downloads through the proxy the environment names (ALL_PROXY), like the gateway", async () => {
+    const proxy = await ConnectProxy.start();
+    try {
+      // A bare host:port, as people often write it (read by hermes's own proxy rules, not only the runtime's).
+      const s = setup({ ALL_PROXY: new URL(proxy.url).host });
+      const run = await selfUpdate(s);
+      expect(run.code, run.stderr).toBe(0);
+      expect(versionOf(s.bin)).toBe(`hermes ${NEW}`);
+      const target = new URL(release.server.url).host;
+      // latest.txt, SHA256SUMS and the artifact, each through the proxy.
+      expect(proxy.to(target).length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("with no service: replaces the binary atomically, keeps the previous one, and says to restart", async () => {

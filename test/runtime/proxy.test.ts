@@ -3,7 +3,9 @@
  * and with the compiled Bun binary (test/platforms/telegram-e2e.test.ts). The proxy records every target, so
  * "it went through" is observed, not assumed.
  */
+import { createServer } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
+import { httpAgent } from "../../src/agent/http.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import type { AdapterContext } from "../../src/platforms/adapter.ts";
 import { createTelegramAdapter } from "../../src/platforms/telegram/adapter.ts";
@@ -87,5 +89,37 @@ describe("proxies on Node", () => {
     // Refused by the proxy: a transient error that never shows the token.
     expect(error.message).toMatch(/cannot reach api\.telegram\.invalid/);
     expect(error.message).not.toContain(TOKEN);
+  });
+
+  it("the http agent is called through the proxy too; NO_PROXY keeps a local agent direct", async () => {
+    proxy = await ConnectProxy.start();
+    const agentServer = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ text: "from the agent" }));
+      });
+    });
+    await new Promise<void>((resolve) => agentServer.listen(0, "127.0.0.1", resolve));
+    try {
+      const target = `127.0.0.1:${(agentServer.address() as { port: number }).port}`;
+      const agent = httpAgent({ url: `http://${target}/reply`, timeoutMs: 5000, retries: 0 });
+      const message = {
+        platform: "webhook",
+        chatId: "c1",
+        userId: "u1",
+        messageId: "m1",
+        text: "hi",
+        at: new Date(),
+      };
+      setProxyEnv({ ALL_PROXY: proxy.url });
+      expect(await agent.reply(message, new AbortController().signal)).toBe("from the agent");
+      expect(proxy.to(target)).toHaveLength(1);
+      setProxyEnv({ ALL_PROXY: proxy.url, NO_PROXY: "127.0.0.1" });
+      expect(await agent.reply(message, new AbortController().signal)).toBe("from the agent");
+      expect(proxy.to(target)).toHaveLength(1);
+    } finally {
+      await new Promise((resolve) => agentServer.close(resolve));
+    }
   });
 });

@@ -20,6 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { printTable } from "./lib/table.mjs";
 
 const root = join(import.meta.dirname, "..");
 const out = join(root, ".bench");
@@ -414,12 +415,5 @@ console.log(
   `cron: ${DUE} jobs due in one second (command: /bin/sh -c 'exec date +%s.%N >> file'; message: to a stand-in gateway socket); baseline: croner alone, compiled the same way; median of ${ROUNDS} round(s); ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} cores`,
 );
 const header = ["case", "hermes", "baseline", "ratio", ""];
-const widths = header.map((x, i) => Math.max(x.length, ...rows.map((r) => r[i].length)));
-const line = (cells) =>
-  cells
-    .map((c, i) => c.padEnd(widths[i]))
-    .join("  ")
-    .trimEnd();
-console.log(line(header));
-for (const r of rows) console.log(line(r));
+printTable(header, rows);
 if (process.argv.includes("--json")) console.log(JSON.stringify({ rounds }));

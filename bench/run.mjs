@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { printTable } from "./lib/table.mjs";
 
 const root = join(import.meta.dirname, "..");
 const out = join(root, ".bench");
@@ -93,17 +94,10 @@ const rows = results.map((r) => {
   ];
 });
 const header = ["case", "median time", "vs floor", "peak RSS", "vs floor", ""];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-const line = (cells) =>
-  cells
-    .map((c, i) => c.padEnd(widths[i]))
-    .join("  ")
-    .trimEnd();
 console.log(
   `${RUNS} runs each after ${WARMUP} warm-up runs; ${process.arch}, ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} cores`,
 );
-console.log(line(header));
-for (const r of rows) console.log(line(r));
+printTable(header, rows);
 if (process.argv.includes("--json")) console.log(JSON.stringify(results));
 
 // Each further benchmark runs in its own process, after a blank line; a failed one stops the run.

@@ -19,6 +19,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { printTable } from "./lib/table.mjs";
 
 const root = join(import.meta.dirname, "..");
 const bun = join(root, "node_modules", ".bin", "bun");
@@ -105,18 +106,11 @@ async function bench() {
       target,
     ]);
     const header = ["under systemd", "hermes", "floor", "hermes − floor", "target (hermes)"];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells) =>
-      cells
-        .map((c, i) => c.padEnd(widths[i]))
-        .join("  ")
-        .trimEnd();
     const version = (await sb.exec(["systemctl", "--version"])).stdout.split("\n")[0];
     console.log(
       `${version}; both units from hermes install-service --system --dry-run, with RestartSec=2 and WatchdogSec=3; medians of ${RUNS} runs after ${WARMUP} warm-up; floor: bench/systemd-floor.ts (READY=1 at once through the same notify code)`,
     );
-    console.log(line(header));
-    for (const r of rows) console.log(line(r));
+    printTable(header, rows);
     if (process.argv.includes("--json")) console.log(JSON.stringify(samples));
   } finally {
     await gu.dispose();

@@ -481,19 +481,22 @@ export class Scheduler {
     e.next = e.slots.next(Math.max(e.cursor, now));
   }
 
+  /** Slots that passed without a run: in the job's state (`missed_runs`) and in /metrics. */
+  #countMissed(id: string, state: { missed_runs: number }, count: number): void {
+    state.missed_runs += count;
+    this.#o.metrics.inc(
+      "hermes_cron_missed_runs_total",
+      "Slots that passed without a run",
+      { job: id },
+      count,
+    );
+  }
+
   /** Counts and logs a plan's missed slots; marks the first slot to run and queues the rest. */
   #applyPlan(e: Entry, plan: ReturnType<typeof planCatchup>, why: string, starts: [Entry, number][]): void {
     const state = this.#stateOf(e.job.id);
     const due = plan.run.length + plan.missed;
-    if (plan.missed > 0) {
-      state.missed_runs += plan.missed;
-      this.#o.metrics.inc(
-        "hermes_cron_missed_runs_total",
-        "Slots that passed without a run",
-        { job: e.job.id },
-        plan.missed,
-      );
-    }
+    if (plan.missed > 0) this.#countMissed(e.job.id, state, plan.missed);
     const span = plan.from === plan.to ? iso(plan.to) : `${iso(plan.from)} … ${iso(plan.to)}`;
     this.#o.log.warn(
       "cron.missed",
@@ -667,13 +670,7 @@ export class Scheduler {
       const state = this.#stateOf(e.job.id);
       if (e.run) {
         // A job never overlaps itself: what comes due while it runs is missed.
-        state.missed_runs += due.count;
-        this.#o.metrics.inc(
-          "hermes_cron_missed_runs_total",
-          "Slots that passed without a run",
-          { job: e.job.id },
-          due.count,
-        );
+        this.#countMissed(e.job.id, state, due.count);
         this.#o.log.warn(
           "cron.missed",
           `job ${e.job.id}: slot ${iso(latest)}${due.count > 1 ? ` (and ${due.count - 1} before it)` : ""} missed: the run of ${e.run.slot} is still going (missed_runs ${state.missed_runs})`,

@@ -18,7 +18,7 @@ import type { LifecycleHooks } from "../gateway/gateway.ts";
 import { noHooks } from "../gateway/gateway.ts";
 import { homeFault } from "../gateway/home-fault.ts";
 import { Metrics } from "../gateway/metrics.ts";
-import { controlSocketPath, EXIT } from "../gateway/run.ts";
+import { controlSocketPath, EXIT, logsToJournal } from "../gateway/run.ts";
 import { within } from "../gateway/within.ts";
 import { createApp, type GatewayApi, type SendResult } from "../http/app.ts";
 import { Redactor } from "../lint/redact.ts";
@@ -43,7 +43,7 @@ const HARD_DEADLINE_GRACE_MS = 10_000;
 
 export async function runCronServe(options: CronServeOptions): Promise<number> {
   process.umask(0o077);
-  const underSystemd = !!process.env.INVOCATION_ID || !!process.env.JOURNAL_STREAM;
+  const underSystemd = logsToJournal();
   try {
     ensureDir(options.home);
   } catch (error) {

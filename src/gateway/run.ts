@@ -63,6 +63,11 @@ export function isSupervised(flag: boolean, env = process.env): boolean {
   );
 }
 
+/** Output already goes to the journal (a unit's stdout/stderr): no log file of our own beside it. */
+export function logsToJournal(env = process.env): boolean {
+  return !!env.INVOCATION_ID || !!env.JOURNAL_STREAM;
+}
+
 /** Started by systemd as (part of) a unit: `hermes gateway stop` must then go through systemctl. */
 export function underUnit(env = process.env): boolean {
   return !!env.INVOCATION_ID || !!env.NOTIFY_SOCKET;
@@ -100,7 +105,7 @@ function loadAndLint(options: RunGatewayOptions): { load: LoadResult; diagnostic
 
 export async function runGateway(options: RunGatewayOptions): Promise<number> {
   process.umask(0o077);
-  const underSystemd = !!process.env.INVOCATION_ID || !!process.env.JOURNAL_STREAM;
+  const underSystemd = logsToJournal();
   try {
     ensureDir(options.home);
   } catch (error) {

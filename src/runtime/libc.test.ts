@@ -47,6 +47,8 @@ describe("sockaddrUn", () => {
   });
 });
 
+if (process.platform !== "linux")
+  console.log(`skipping notifySocketWith: sd_notify sockets are Linux only (${process.platform})`);
 describe.runIf(process.platform === "linux")("notifySocketWith", () => {
   function fakeCalls(overrides: Partial<SocketCalls> = {}) {
     const sent: { fd: number; text: string; flags: number; length: number; family: number }[] = [];

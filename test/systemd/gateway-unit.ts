@@ -24,6 +24,7 @@ import {
   Sandbox,
   timingDropIn,
   UNIT_NAME,
+  UNIT_STATE_PROPS,
   startToReadyMs as unitStartToReadyMs,
   until,
   waitAutoRestart as waitUnitAutoRestart,
@@ -65,15 +66,6 @@ export interface UnitState {
   ExecMainStatus: string;
   ExecMainCode: string;
 }
-const STATE_PROPS = [
-  "ActiveState",
-  "SubState",
-  "MainPID",
-  "NRestarts",
-  "Result",
-  "ExecMainStatus",
-  "ExecMainCode",
-];
 
 export interface GatewayStatus {
   pid: number;
@@ -155,7 +147,7 @@ export class GatewayUnit {
   }
 
   state(): Promise<UnitState> {
-    return this.sb.show(UNIT_NAME, STATE_PROPS) as Promise<unknown> as Promise<UnitState>;
+    return this.sb.show(UNIT_NAME, UNIT_STATE_PROPS) as Promise<unknown> as Promise<UnitState>;
   }
 
   show(props: string[]): Promise<Record<string, string>> {

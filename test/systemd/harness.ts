@@ -369,7 +369,8 @@ export interface RestartTiming {
   overheadMs: number;
 }
 
-const EXIT_PROPS = [
+/** What `systemctl show` tells of a unit's state and its last run. */
+export const UNIT_STATE_PROPS = [
   "ActiveState",
   "SubState",
   "MainPID",
@@ -377,8 +378,8 @@ const EXIT_PROPS = [
   "Result",
   "ExecMainStatus",
   "ExecMainCode",
-  "ExecMainExitTimestampMonotonic",
 ];
+const EXIT_PROPS = [...UNIT_STATE_PROPS, "ExecMainExitTimestampMonotonic"];
 
 /**
  * Sends SIGUSR1 to a unit's main process (`systemctl kill`) and follows the restart it leads to: the old run's
